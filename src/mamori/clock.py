@@ -1,0 +1,59 @@
+"""The one clock all domain time comes from.
+
+Credential expiry, rotation and deletion schedules, retention, alarm periods and delivery
+intervals read ``Clock.now()``. Tests move it forward (time travel) instead of sleeping. SigV4's
+clock-skew check deliberately does not use it: it compares with the real wall clock, so signed
+requests keep working after a jump.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    @property
+    def offset(self) -> timedelta:
+        return self._offset
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+        return self.now()
+
+    def set(self, when: datetime) -> datetime:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        with self._lock:
+            target = when - datetime.now(UTC)
+            if target < self._offset:
+                raise ValueError("the clock only moves forward")
+            self._offset = target
+        return self.now()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = timedelta(0)
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '15m', '2h', '1d', '1w' -> seconds."""
+    text = text.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)

@@ -1,0 +1,72 @@
+"""Settings, from command-line flags and ``MAMORI_*`` environment variables (flags win)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+DEFAULT_ACCOUNT_ID = "000000000000"
+DEFAULT_REGION = "us-east-1"
+# Bodies larger than this are refused unless the operation streams its payload.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    host: str = field(default=DEFAULT_HOST, metadata={"env": "MAMORI_HOST"})
+    port: int = field(default=DEFAULT_PORT, metadata={"env": "MAMORI_PORT"})
+    data_dir: Path = field(default=Path(".mamori"), metadata={"env": "MAMORI_DATA_DIR"})
+    database_url: str | None = field(default=None, metadata={"env": "MAMORI_DATABASE_URL"})
+    master_key: str | None = field(default=None, metadata={"env": "MAMORI_MASTER_KEY"})
+    account_id: str = field(default=DEFAULT_ACCOUNT_ID, metadata={"env": "MAMORI_ACCOUNT_ID"})
+    region: str = field(default=DEFAULT_REGION, metadata={"env": "MAMORI_DEFAULT_REGION"})
+    root_access_key_id: str | None = field(
+        default=None, metadata={"env": "MAMORI_ROOT_ACCESS_KEY_ID"}
+    )
+    root_secret_access_key: str | None = field(
+        default=None, metadata={"env": "MAMORI_ROOT_SECRET_ACCESS_KEY"}
+    )
+    allow_reset: bool = field(default=False, metadata={"env": "MAMORI_ALLOW_RESET"})
+    allow_time_travel: bool = field(default=False, metadata={"env": "MAMORI_ALLOW_TIME_TRAVEL"})
+    journal: bool = field(default=True, metadata={"env": "MAMORI_JOURNAL"})
+    max_body_bytes: int = field(
+        default=DEFAULT_MAX_BODY_BYTES, metadata={"env": "MAMORI_MAX_BODY_BYTES"}
+    )
+    log_level: str = field(default="info", metadata={"env": "MAMORI_LOG_LEVEL"})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then ``MAMORI_*`` variables, then explicit overrides (None = not given)."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.data_dir = Path(settings.data_dir)
+        return settings
+
+    @property
+    def endpoint_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def _coerce(type_name: object, raw: str) -> object:
+    name = str(type_name)
+    if name.startswith("bool"):
+        return _bool(raw)
+    if name.startswith("int"):
+        return int(raw)
+    if "Path" in name:
+        return Path(raw)
+    return raw
