@@ -1,0 +1,647 @@
+"""The journal: one CloudTrail-format record per API call, the spine consumers read from.
+
+Writing
+-------
+* :meth:`Journal.append_in` inserts a record inside the caller's transaction, so a mutation and
+  its audit record commit (or roll back) together.
+* :meth:`Journal.append` queues a record (read-only calls) and returns at once; the writer thread
+  group-commits the queue with one ``executemany`` per batch, at the latest ``flush_interval``
+  after the oldest queued record arrived (or at ``max_batch`` records). :meth:`flush` and
+  :meth:`close` block until everything appended so far is durable.
+
+Failing closed
+--------------
+:meth:`check_writable` is a flag test (plus one clock comparison) for the hot path. It raises a
+503 :class:`~mamori.errors.AwsError` when the last journal write failed, when a store transaction
+failed with a store-level error (locked, unreachable, read-only, ...; reported by
+:meth:`Store.add_failure_listener`), or when the oldest queued record has waited longer than
+``stall_timeout`` (a writer hung on a lock). A failed batch stays in memory, in order, and is
+retried with exponential backoff; while nothing is queued the writer probes the store instead
+(an ``INSERT`` into the journal, rolled back). The first successful write or probe clears the
+flag. When healthy and idle, the writer also probes every ``probe_interval`` seconds, so an
+unreachable store is noticed before the next request needs it.
+
+Reading in commit-safe order
+----------------------------
+Consumers read ``seq > cursor`` in ``seq`` order and move their cursor to the last ``seq`` they
+handled. That is only safe if no row can *commit later* with a *lower* ``seq`` than one already
+read:
+
+* **SQLite** serializes writers: a ``seq`` is allocated inside the write transaction, which holds
+  the database's single write lock until it commits, so commit order is ``seq`` order and every
+  visible row is safe.
+* **PostgreSQL** allocates ``seq`` from a sequence before commit, and transactions commit in any
+  order. mamori makes every journal insert take a *shared* transaction-level advisory lock
+  *before* its ``nextval`` (the column default is a function doing both, in that order; see
+  :mod:`mamori.store.schema`). Shared locks never conflict with each other, so writers do not
+  serialize; the lock is only a marker, visible in ``pg_locks``, of "this transaction may hold a
+  not-yet-committed ``seq``", and it is released only after the commit is visible.
+
+  A reader takes a *sample*: first ``L`` = the sequence's last allocated value, then ``V`` = the
+  set of transactions holding the marker lock. Any transaction that allocated a ``seq <= L`` took
+  the lock before ``L`` was read, so when the lock scan runs it is either in ``V`` or already
+  finished (committed and visible, or rolled back). Hence once every transaction of ``V`` has
+  finished, all rows with ``seq <= L`` are settled: ``L`` is a *safe horizon*. Reads return only
+  rows with ``seq <= horizon``. Each read takes a new sample and checks the pending ones against
+  the current lock holders; the horizon advances as soon as the transactions that were in flight
+  at a sample's time end. No grace period is guessed and a long-running transaction that never
+  writes to the journal does not hold consumers back. (The sequence must keep ``CACHE 1``, the
+  default: with a per-session cache, ``last_value`` would not bound the values handed out.)
+
+Durability: on SQLite a committed transaction survives a crash of the process (WAL,
+``synchronous=NORMAL``); on PostgreSQL, whatever its ``synchronous_commit`` promises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mamori.errors import AwsError
+from mamori.store.engine import Store
+from mamori.store.schema import (
+    JOURNAL_LOCK_KEYS,
+    JOURNAL_SEQUENCE,
+    dumps,
+    journal_resources_table,
+    journal_table,
+)
+
+log = logging.getLogger(__name__)
+
+_jc = journal_table.c
+
+
+class JournalEntry(NamedTuple):
+    seq: int
+    record: dict
+
+
+def _unavailable(detail: str | None = None) -> AwsError:
+    message = "The audit journal cannot be written, so the request was refused."
+    if detail:
+        message += f" ({detail})"
+    return AwsError("ServiceUnavailable", message, status=503, sender_fault=False)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _username(identity: dict) -> str | None:
+    name = identity.get("userName")
+    if name:
+        return str(name)
+    kind = identity.get("type")
+    if kind == "Root":
+        return "root"
+    if kind == "AssumedRole":  # CloudTrail shows the role session name
+        arn = str(identity.get("arn") or "")
+        if "/" in arn:
+            return arn.rsplit("/", 1)[-1]
+    return None
+
+
+def prepare(record: dict) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The journal row and (resource_type, resource_name) pairs for a CloudTrail record.
+
+    Fills in a missing ``eventID`` (uuid4) and ``eventTime`` (now, ISO-8601 ``Z``) in ``record``.
+    """
+    event_id = record.get("eventID")
+    if not event_id:
+        event_id = record["eventID"] = str(uuid.uuid4())
+    event_time = _parse_time(record.get("eventTime"))
+    if event_time is None:
+        event_time = datetime.now(UTC).replace(microsecond=0)
+        record["eventTime"] = event_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    identity = record.get("userIdentity") or {}
+    read_only = record.get("readOnly")
+    if isinstance(read_only, str):
+        read_only = read_only.lower() == "true"
+    row = {
+        "event_id": str(event_id),
+        "event_time": event_time,
+        "account_id": record.get("recipientAccountId"),
+        "region": record.get("awsRegion"),
+        "event_source": record.get("eventSource"),
+        "event_name": record.get("eventName"),
+        "read_only": None if read_only is None else bool(read_only),
+        "username": _username(identity) if isinstance(identity, dict) else None,
+        "access_key_id": identity.get("accessKeyId") if isinstance(identity, dict) else None,
+        "error_code": record.get("errorCode"),
+        "record": dumps(record),
+    }
+    resources: list[tuple[str, str]] = []
+    for res in record.get("resources") or ():
+        if not isinstance(res, dict):
+            continue
+        name = res.get("ARN") or res.get("resourceName") or res.get("ResourceName")
+        kind = res.get("type") or res.get("ResourceType") or ""
+        if not name and not kind:
+            continue
+        pair = (str(kind), str(name or ""))
+        if pair not in resources:
+            resources.append(pair)
+    return row, resources
+
+
+def _resource_rows(seq: int, row: dict, resources: list[tuple[str, str]]) -> list[dict]:
+    return [
+        {
+            "seq": seq,
+            "resource_type": kind,
+            "resource_name": name,
+            "account_id": row["account_id"],
+            "region": row["region"],
+            "event_time": row["event_time"],
+        }
+        for kind, name in resources
+    ]
+
+
+class _PgHorizon:
+    """The commit-safe read horizon on PostgreSQL (see the module docstring)."""
+
+    _LOCKS = sa.text(
+        "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        f"AND classid = {JOURNAL_LOCK_KEYS[0]} AND objid = {JOURNAL_LOCK_KEYS[1]} "
+        "AND objsubid = 2"
+    )
+    _LAST = sa.text(f"SELECT pg_sequence_last_value(CAST('{JOURNAL_SEQUENCE}' AS regclass))")
+    MAX_SAMPLES = 1000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._horizon = 0
+        self._pending: list[tuple[int, frozenset[str]]] = []
+
+    def advance(self, conn: Connection) -> int:
+        """Take a sample and return the current safe horizon. Leaves ``conn`` outside any
+        transaction, so the caller's next statement sees a fresh snapshot."""
+        with self._lock:
+            last = conn.execute(self._LAST).scalar() or 0  # 1. L (before the lock scan)
+            holders = frozenset(r[0] for r in conn.execute(self._LOCKS))  # 2. V
+            conn.commit()
+            horizon = self._horizon
+            if not holders:
+                horizon = max(horizon, last)
+                self._pending.clear()
+            else:
+                still: list[tuple[int, frozenset[str]]] = []
+                for sample_last, sample_holders in self._pending:
+                    if sample_holders.isdisjoint(holders):
+                        horizon = max(horizon, sample_last)
+                    elif not sample_holders >= holders:  # else dominated by the new sample
+                        still.append((sample_last, sample_holders))
+                still = [s for s in still if s[0] > horizon]
+                if last > horizon:
+                    still.append((last, holders))
+                self._pending = still[-self.MAX_SAMPLES :]
+            self._horizon = horizon
+            return horizon
+
+
+class Journal:
+    """The event journal of one node (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        flush_interval: float = 0.1,
+        max_batch: int = 1000,
+        probe_interval: float | None = 2.0,
+        stall_timeout: float = 5.0,
+        max_backoff: float = 2.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.store = store
+        self.flush_interval = flush_interval
+        self.max_batch = max_batch
+        self.probe_interval = probe_interval
+        self.stall_timeout = stall_timeout
+        self.max_backoff = max_backoff
+        self.poll_interval = poll_interval
+        self._pg = store.dialect == "postgresql"
+        self._horizon = _PgHorizon() if self._pg else None
+
+        self._cond = threading.Condition()
+        self._pending: deque[tuple[dict, float]] = deque()  # (record, monotonic time appended)
+        self._inflight = 0
+        self._appended = 0  # records handed to append()
+        self._done = 0  # of those, written (or dropped as unwritable) — in order
+        self._oldest: float | None = None  # monotonic time of the oldest not-durable record
+        self._flush_waiters = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._probe_requested = False
+        self._last_ok = time.monotonic()
+
+        self._failed = False
+        self.last_error: BaseException | None = None
+
+        self._data_cond = threading.Condition()
+        self._data_version = 0
+
+        self._insert_one = journal_table.insert().returning(_jc.seq)
+        self._insert_many = journal_table.insert().returning(
+            _jc.event_id, _jc.seq, sort_by_parameter_order=True
+        )
+        self._insert_resources = journal_resources_table.insert()
+        store.add_failure_listener(self._on_store_failure)
+
+    # -- health ----------------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        try:
+            self.check_writable()
+        except AwsError:
+            return False
+        return True
+
+    def check_writable(self) -> None:
+        """Raise a 503 AwsError when the journal cannot be written (fail closed). Cheap."""
+        if self._failed:
+            raise _unavailable()
+        oldest = self._oldest
+        if oldest is not None and time.monotonic() - oldest > self.stall_timeout:
+            raise _unavailable("journal writes are stalled")
+
+    def _on_store_failure(self, exc: BaseException) -> None:
+        self._set_failed(exc)
+        with self._cond:
+            self._probe_requested = True
+            self._cond.notify_all()
+
+    def _set_failed(self, exc: BaseException) -> None:
+        if not self._failed:
+            log.error("journal: store not writable, failing closed: %s", exc)
+        self.last_error = exc
+        self._failed = True
+
+    def _set_ok(self) -> None:
+        self._last_ok = time.monotonic()
+        if self._failed:
+            log.warning("journal: store writable again")
+            self._failed = False
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def append_in(self, conn: Connection, record: dict) -> int:
+        """Insert ``record`` in the caller's transaction (it commits with the mutation).
+
+        Returns the record's ``seq``. A store failure raises the 503 AwsError (and fails the
+        journal closed until a probe succeeds); a duplicate ``eventID`` raises IntegrityError.
+        """
+        row, resources = prepare(record)
+        try:
+            seq = conn.execute(self._insert_one, row).scalar_one()
+            if resources:
+                conn.execute(self._insert_resources, _resource_rows(seq, row, resources))
+        except sa.exc.IntegrityError:
+            raise
+        except sa.exc.DBAPIError as exc:
+            self._on_store_failure(exc)
+            raise _unavailable() from exc
+        return seq
+
+    def append(self, record: dict) -> None:
+        """Queue ``record`` for the writer thread; never blocks on I/O."""
+        now = time.monotonic()
+        with self._cond:
+            if self._oldest is None:
+                self._oldest = now
+            self._pending.append((record, now))
+            self._appended += 1
+            n = len(self._pending)
+            if n == 1 or n >= self.max_batch:
+                self._cond.notify_all()
+
+    def _take_batch(self) -> list[tuple[dict, float]]:
+        batch = []
+        while self._pending and len(batch) < self.max_batch:
+            batch.append(self._pending.popleft())
+        self._inflight = len(batch)
+        return batch
+
+    def _write_batch(self, batch: list[tuple[dict, float]]) -> bool:
+        """Write one batch in one transaction. True when it is durable (or had to be dropped)."""
+        rows: list[tuple[dict, list[tuple[str, str]]]] = []
+        for record, _ in batch:
+            try:
+                rows.append(prepare(record))
+            except Exception:
+                log.exception("journal: dropping a record that cannot be serialized")
+        try:
+            with self.store.begin() as conn:
+                self._insert_rows(conn, rows)
+        except sa.exc.IntegrityError:
+            return self._write_one_by_one(rows)
+        except Exception as exc:
+            self._set_failed(exc)
+            return False
+        return True
+
+    def _insert_rows(self, conn: Connection, rows: list[tuple[dict, list]]) -> None:
+        if not rows:
+            return
+        if self._pg:  # a writer stuck on a lock should fail (and be retried), not hang
+            conn.exec_driver_sql(
+                "SELECT set_config('lock_timeout', '2s', true), "
+                "set_config('statement_timeout', '30s', true)"
+            )
+        result = conn.execute(self._insert_many, [row for row, _ in rows])
+        seqs = dict(result.all())
+        res_rows = []
+        for row, resources in rows:
+            if resources:
+                res_rows.extend(_resource_rows(seqs[row["event_id"]], row, resources))
+        if res_rows:
+            conn.execute(self._insert_resources, res_rows)
+
+    def _write_one_by_one(self, rows: list[tuple[dict, list]]) -> bool:
+        """A batch hit a unique violation (a duplicate eventID): write records one at a time and
+        drop the duplicates, so one bad record cannot block the journal."""
+        for row in rows:
+            try:
+                with self.store.begin() as conn:
+                    self._insert_rows(conn, [row])
+            except sa.exc.IntegrityError:
+                log.error(
+                    "journal: dropping a record with duplicate eventID %s", row[0]["event_id"]
+                )
+            except Exception as exc:
+                self._set_failed(exc)
+                return False  # the whole batch is retried; written ones are duplicates then
+        return True
+
+    def _probe(self) -> bool:
+        """Can a journal row be inserted right now? (The insert is rolled back.)"""
+        row, _ = prepare(
+            {"eventID": f"mamori-probe-{uuid.uuid4()}", "eventName": "MamoriJournalProbe"}
+        )
+        try:
+            with self.store.engine.connect() as conn:
+                if self.store.dialect == "sqlite":
+                    conn.execution_options(mamori_sqlite_begin="BEGIN IMMEDIATE")
+                with conn.begin() as tx:
+                    if self._pg:
+                        conn.exec_driver_sql(
+                            "SELECT set_config('lock_timeout', '2s', true), "
+                            "set_config('statement_timeout', '10s', true)"
+                        )
+                    conn.execute(journal_table.insert(), row)
+                    tx.rollback()
+        except Exception as exc:
+            self._set_failed(exc)
+            return False
+        self._set_ok()
+        return True
+
+    def _completed(self, n: int) -> None:
+        with self._cond:
+            self._done += n
+            self._inflight = 0
+            self._oldest = self._pending[0][1] if self._pending else None
+            self._cond.notify_all()
+        self._set_ok()
+        self._notify_data()
+
+    def _failed_batch(self, batch: list[tuple[dict, float]]) -> None:
+        with self._cond:
+            self._pending.extendleft(reversed(batch))
+            self._inflight = 0
+
+    def _ready(self, now: float) -> bool:
+        """Under self._cond: should the writer write the queue now?"""
+        if not self._pending:
+            return False
+        return (
+            self._stopping
+            or self._failed
+            or self._flush_waiters > 0
+            or len(self._pending) >= self.max_batch
+            or now - self._pending[0][1] >= self.flush_interval
+        )
+
+    def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            with self._cond:
+                while True:
+                    now = time.monotonic()
+                    if self._ready(now):
+                        batch = self._take_batch()
+                        break
+                    if self._stopping:
+                        return
+                    if self._probe_requested or self._probe_due(now):
+                        self._probe_requested = False
+                        batch = []
+                        break
+                    self._cond.wait(self._wait_time(now))
+            ok = self._write_batch(batch) if batch else self._probe()
+            if ok:
+                backoff = 0.05
+                if batch:
+                    self._completed(len(batch))
+                continue
+            if batch:
+                self._failed_batch(batch)
+            with self._cond:
+                if self._stopping:
+                    return  # close() reports what is left
+                if not self._pending:
+                    self._probe_requested = True
+                deadline = time.monotonic() + backoff
+                while not self._stopping and (left := deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    def _probe_due(self, now: float) -> bool:
+        if self._failed:
+            return True
+        return bool(self.probe_interval) and now - self._last_ok >= self.probe_interval
+
+    def _wait_time(self, now: float) -> float | None:
+        waits = []
+        if self._pending:
+            waits.append(self._pending[0][1] + self.flush_interval - now)
+        if self.probe_interval:
+            waits.append(self._last_ok + self.probe_interval - now)
+        return max(0.001, min(waits)) if waits else None
+
+    def start(self) -> None:
+        """Start the group-commit writer thread (idempotent)."""
+        with self._cond:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping = False
+            self.store.remove_failure_listener(self._on_store_failure)
+            self.store.add_failure_listener(self._on_store_failure)  # again, after a close()
+            self._thread = threading.Thread(target=self._run, name="mamori-journal", daemon=True)
+            self._thread.start()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Block until every record appended so far is durable; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            target = self._appended
+            if self._thread is None or not self._thread.is_alive():
+                self._flush_here(target, deadline)
+                return
+            self._flush_waiters += 1
+            self._cond.notify_all()
+            try:
+                while self._done < target:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError(
+                            f"journal: {target - self._done} records not durable after {timeout}s"
+                            + (f" (last error: {self.last_error})" if self.last_error else "")
+                        )
+                    self._cond.wait(left)
+            finally:
+                self._flush_waiters -= 1
+
+    def _flush_here(self, target: int, deadline: float) -> None:
+        """flush() without a writer thread: write in the calling thread (self._cond held)."""
+        backoff = 0.05
+        while self._done < target:
+            batch = self._take_batch()
+            self._cond.release()
+            try:
+                ok = self._write_batch(batch)
+            finally:
+                self._cond.acquire()
+            if ok:
+                self._done += len(batch)
+                self._inflight = 0
+                self._oldest = self._pending[0][1] if self._pending else None
+                self._set_ok()
+                self._notify_data()
+                continue
+            self._pending.extendleft(reversed(batch))
+            self._inflight = 0
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(
+                    f"journal: {target - self._done} records not durable "
+                    f"(last error: {self.last_error})"
+                )
+            self._cond.wait(min(backoff, left))
+            backoff = min(backoff * 2, self.max_backoff)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Flush and stop the writer. Raises TimeoutError (after stopping) if records could not
+        be made durable within ``timeout``."""
+        error: TimeoutError | None = None
+        try:
+            self.flush(timeout)
+        except TimeoutError as exc:
+            error = exc
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=max(1.0, timeout))
+        self._thread = None
+        self.store.remove_failure_listener(self._on_store_failure)
+        self._notify_data()
+        if error is not None:
+            log.error("journal closed with records not written: %s", error)
+            raise error
+
+    @property
+    def pending(self) -> int:
+        """Records appended but not durable yet."""
+        return self._appended - self._done
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _notify_data(self) -> None:
+        with self._data_cond:
+            self._data_version += 1
+            self._data_cond.notify_all()
+
+    def safe_horizon(self, conn: Connection) -> int | None:
+        """The highest seq that is safe to read (PostgreSQL), or None (SQLite: all visible)."""
+        return self._horizon.advance(conn) if self._horizon is not None else None
+
+    def read(self, after_seq: int = 0, limit: int = 1000) -> list[JournalEntry]:
+        """Records with ``seq > after_seq`` in commit-safe ``seq`` order (see module docstring)."""
+        with self.store.connect() as conn:
+            query = sa.select(_jc.seq, _jc.record).where(_jc.seq > after_seq)
+            horizon = self.safe_horizon(conn)
+            if horizon is not None:
+                if horizon <= after_seq:
+                    return []
+                query = query.where(_jc.seq <= horizon)
+            rows = conn.execute(query.order_by(_jc.seq).limit(limit)).all()
+        return [JournalEntry(seq, json.loads(text)) for seq, text in rows]
+
+    def last_seq(self) -> int:
+        """The highest seq that :meth:`read` could return now (0 when empty)."""
+        with self.store.connect() as conn:
+            query = sa.select(sa.func.max(_jc.seq))
+            horizon = self.safe_horizon(conn)
+            if horizon is not None:
+                query = query.where(_jc.seq <= horizon)
+            return conn.execute(query).scalar() or 0
+
+    def wait_for(
+        self, after_seq: int, timeout: float, cancel: threading.Event | None = None
+    ) -> bool:
+        """Block until a record newer than ``after_seq`` is readable; False on timeout (or when
+        ``cancel`` is set; :meth:`wake` makes waiters check it at once).
+
+        Woken by this node's writer thread; records committed by other transactions or nodes
+        are noticed by polling every ``poll_interval`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self._data_version
+            if self.last_seq() > after_seq:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0 or (cancel is not None and cancel.is_set()):
+                return False
+            with self._data_cond:
+                if version == self._data_version:
+                    self._data_cond.wait(min(left, self.poll_interval))
+
+    def wake(self) -> None:
+        """Wake every thread blocked in :meth:`wait_for` (e.g. a consumer being stopped)."""
+        self._notify_data()
+
+    def count(self) -> int:
+        with self.store.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(journal_table)).scalar_one()
+
+    def __enter__(self) -> Journal:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(TimeoutError):
+            self.close()
