@@ -1,0 +1,71 @@
+"""The ``json`` protocol (1.0 and 1.1): the operation comes from ``X-Amz-Target``, the input is
+the JSON body (an empty body is ``{}``); blobs are base64, timestamps epoch seconds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.model import OperationModel
+
+from mamori.protocols.base import HttpRequest
+from mamori.protocols.parsers.common import (
+    Decoder,
+    Mismatch,
+    TreeDecoder,
+    serialization_error,
+    tree_type_error,
+)
+from mamori.protocols.validation import validate
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object (``{}`` when empty); AWS's SerializationException otherwise."""
+    if not body or body.isspace():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise serialization_error("Start of structure or map found where not expected.") from None
+    if type(data) is not dict:
+        raise serialization_error("Start of structure or map expected.")
+    return data
+
+
+class JsonParser:
+    """Parses a body that decodes to a tree (JSON here, CBOR in the subclass) against the
+    operation's input shape. The compiled decoder is looked up per operation object, so a
+    request costs one body decode, one tree walk and one validation walk."""
+
+    protocol = "json"
+    decoder_class: type[TreeDecoder] = TreeDecoder
+
+    def __init__(self) -> None:
+        self.decoder = self.decoder_class()
+        self._ops: dict[int, tuple[OperationModel, Decoder | None]] = {}
+
+    def load(self, body: bytes) -> dict[Any, Any]:
+        return load_json_object(body)
+
+    def parse(
+        self, request: HttpRequest, operation: OperationModel, uri_params: dict[str, str]
+    ) -> dict[str, Any]:
+        data = self.load(request.body)
+        entry = self._ops.get(id(operation))
+        if entry is None or entry[0] is not operation:
+            shape = operation.input_shape
+            entry = (operation, None if shape is None else self.decoder.decoder(shape))
+            if len(self._ops) > 4096:
+                self._ops.clear()
+            self._ops[id(operation)] = entry
+        decode = entry[1]
+        if decode is None:
+            return {}
+        try:
+            params = decode(data, "")
+            validate(operation, params, self.protocol)
+        except Mismatch as exc:
+            raise tree_type_error(exc) from None
+        except RecursionError:
+            raise serialization_error("The request is nested too deeply.") from None
+        return params
