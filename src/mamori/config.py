@@ -40,6 +40,9 @@ class Settings:
         default=DEFAULT_MAX_BODY_BYTES, metadata={"env": "MAMORI_MAX_BODY_BYTES"}
     )
     log_level: str = field(default="info", metadata={"env": "MAMORI_LOG_LEVEL"})
+    tls: bool = field(default=False, metadata={"env": "MAMORI_TLS"})
+    tls_cert: Path | None = field(default=None, metadata={"env": "MAMORI_TLS_CERT"})
+    tls_key: Path | None = field(default=None, metadata={"env": "MAMORI_TLS_KEY"})
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -58,7 +61,12 @@ class Settings:
     @property
     def endpoint_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls_enabled else "http"
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls or self.tls_cert is not None
 
 
 def _coerce(type_name: object, raw: str) -> object:

@@ -34,7 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Transaction
 
 from mamori.store.schema import (
     PRESERVED_ON_RESET,
@@ -195,6 +195,28 @@ class Store:
         except STORE_FAILURES as exc:
             self._notify_failure(exc)
             raise
+
+    def open_write(self) -> tuple[Connection, Transaction]:
+        """A write transaction the caller commits or rolls back itself (a request's unit of
+        work spans the provider and the journal record); begun as :meth:`begin` does."""
+        conn = self.engine.connect()
+        try:
+            if self.dialect == "sqlite":
+                conn.execution_options(mamori_sqlite_begin="BEGIN IMMEDIATE")
+            return conn, conn.begin()
+        except STORE_FAILURES as exc:
+            conn.close()
+            self._notify_failure(exc)
+            raise
+        except BaseException:
+            conn.close()
+            raise
+
+    def report_failure(self, exc: BaseException) -> None:
+        """Tell the store's failure listeners (the journal's health) about ``exc`` if it is a
+        store-level failure (the database unreachable, locked or full)."""
+        if isinstance(exc, STORE_FAILURES):
+            self._notify_failure(exc)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -1,0 +1,1 @@
+"""The ASGI gateway: routing, SigV4, the request context and the internal endpoints."""

@@ -1,0 +1,385 @@
+"""The ASGI application: one AWS call from bytes in to bytes out.
+
+route -> read body -> authenticate (SigV4) -> parse -> provider -> serialize, with one journal
+record per call whatever happens. A call that changed state commits its record in its own
+transaction; other records are group-committed by the journal. Audit fails closed: when the
+journal cannot be written, calls are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import inspect
+import logging
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+from mamori.clock import wall_clock
+from mamori.errors import AwsError, internal_error, not_implemented
+from mamori.gateway import audit, internal
+from mamori.gateway.chunked import decode_body, decode_stream, decoder_for
+from mamori.gateway.context import RequestContext
+from mamori.gateway.routing import Route, Router, credential_scope
+from mamori.gateway.sigv4 import (
+    AuthFailure,
+    SignatureInfo,
+    auth_error,
+    extract_signature,
+    max_clock_skew,
+    verify,
+)
+from mamori.gateway.streams import body_stream, read_body, sha256_checked
+from mamori.iam.principals import Principal, anonymous_principal
+from mamori.protocols import get_parser, get_serializer
+from mamori.protocols.base import HttpRequest, HttpResponse
+from mamori.service_models import service_model
+
+log = logging.getLogger(__name__)
+
+UNSIGNED_HASHES = ("UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+# Services whose operations may be called without a signature, access then being decided by
+# resource policies (S3 buckets).
+ANONYMOUS_SERVICES = frozenset({"s3"})
+
+
+class Gateway:
+    def __init__(self, runtime) -> None:
+        self.runtime = runtime
+        self.router = Router()
+        self.started = time.monotonic()
+        self._scheduler_task: asyncio.Task | None = None
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    # Lifespan: start the journal writer and the scheduler loop; flush everything on shutdown.
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.runtime.start()
+                    self._scheduler_task = asyncio.create_task(self._scheduler_loop())
+                except Exception as exc:  # pragma: no cover - reported to the server
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._scheduler_task:
+                    self._scheduler_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await self._scheduler_task
+                self.runtime.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _scheduler_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await asyncio.to_thread(self.runtime.scheduler.run_due)
+            except Exception:
+                log.exception("scheduler run failed")
+
+    # HTTP
+
+    async def _http(self, scope: dict, receive, send) -> None:
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]},{text}" if key in headers else text
+        client = scope.get("client")
+        request = HttpRequest(
+            method=scope["method"],
+            path=path,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            source_ip=client[0] if client else "127.0.0.1",
+            secure=scope.get("scheme") == "https",
+        )
+        if path.startswith(internal.PREFIXES):
+            response = await internal.handle(self, request, receive)
+        else:
+            response = await self._aws(request, receive)
+        await _send(send, response, head=request.method == "HEAD")
+
+    async def _aws(self, request: HttpRequest, receive) -> HttpResponse:
+        runtime = self.runtime
+        request_id = str(uuid.uuid4())
+        route: Route | None = None
+        ctx: RequestContext | None = None
+        principal: Principal | None = None
+        region = runtime.settings.region
+        params: dict[str, Any] | None = None
+        try:
+            runtime.journal.check_writable()
+            limit = runtime.settings.max_body_bytes
+            form = None
+            if self.router.needs_body_to_route(request):
+                request.body = await read_body(
+                    receive, limit, request.headers.get("content-length")
+                )
+                form = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+            route = self.router.route(request, form)
+            streaming = route.streaming_input
+            if form is None and not streaming:
+                request.body = await read_body(
+                    receive, limit, request.headers.get("content-length")
+                )
+            principal, region = self._authenticate(request, route, receive, streaming)
+            params = get_parser(route.protocol).parse(request, route.operation, route.uri_params)
+            handler = runtime.registry.handler(route.service.service_name, route.operation.name)
+            if handler is None:
+                raise not_implemented(route.service.service_name, route.operation.name)
+            ctx = RequestContext(
+                runtime,
+                request,
+                route.operation,
+                region=region,
+                principal=principal,
+                request_id=request_id,
+                now=runtime.clock.now(),
+                protocol=route.protocol,
+            )
+            output = handler(ctx, params)
+            if inspect.isawaitable(output):
+                output = await output
+            output = output or {}
+            record = self._record(
+                route, request, principal, region, request_id, params, output, None, ctx
+            )
+            if ctx.in_transaction:
+                self._journal(record, ctx.transaction())
+                ctx.finish(commit=True)
+            else:
+                self._journal(record)
+            return get_serializer(route.protocol).serialize(route.operation, output, request_id)
+        except AwsError as error:
+            return self._failed(error, route, request, principal, region, request_id, params, ctx)
+        except AuthFailure as failure:  # raised before a route existed: should not happen
+            return self._failed(
+                internal_error(failure.message),
+                route,
+                request,
+                principal,
+                region,
+                request_id,
+                params,
+                ctx,
+            )
+        except Exception:
+            log.exception("unhandled error in %s", route.operation.name if route else "routing")
+            return self._failed(
+                internal_error(), route, request, principal, region, request_id, params, ctx
+            )
+
+    def _failed(self, error, route, request, principal, region, request_id, params, ctx):
+        if ctx is not None:
+            ctx.finish(commit=False)
+        with contextlib.suppress(AwsError):
+            self._journal(
+                self._record(
+                    route, request, principal, region, request_id, params, None, error, ctx
+                )
+            )
+        if route is not None:
+            return get_serializer(route.protocol).serialize_error(
+                route.service, route.operation, error, request_id
+            )
+        return _unrouted_error(request, error, request_id)
+
+    def _journal(self, record: dict, conn=None) -> None:
+        if not self.runtime.settings.journal:
+            return  # only for measuring what journaling costs (MAMORI_JOURNAL=0)
+        if conn is not None:
+            self.runtime.journal.append_in(conn, record)
+        else:
+            self.runtime.journal.append(record)
+
+    def _record(self, route, request, principal, region, request_id, params, output, error, ctx):
+        if principal is None:
+            principal = _unknown_principal(
+                request, runtime_account=self.runtime.settings.account_id
+            )
+        source, name = _claimed_operation(request) if route is None else ("", "")
+        return audit.build_record(
+            operation=route.operation if route is not None else None,
+            unrouted_source=source,
+            unrouted_name=name,
+            principal=principal,
+            region=region,
+            event_time=self.runtime.clock.now(),
+            source_ip=request.source_ip,
+            user_agent=request.headers.get("user-agent", ""),
+            request_id=request_id,
+            params=params,
+            output=output,
+            error_code=error.code if error is not None else None,
+            error_message=error.message if error is not None else None,
+            resources=ctx.resources if ctx is not None else None,
+            tls=request.secure,
+        )
+
+    # Authentication
+
+    def _authenticate(
+        self, request: HttpRequest, route: Route, receive, streaming: bool
+    ) -> tuple[Principal, str]:
+        service = route.service.service_name
+        try:
+            info = extract_signature(request)
+            if info is None:
+                if route.operation.auth_type == "none" or service in ANONYMOUS_SERVICES:
+                    self._attach_body(request, receive, streaming, None, None)
+                    return anonymous_principal(self.runtime.settings.account_id), (
+                        self.runtime.settings.region
+                    )
+                raise AuthFailure("missing_auth", "Missing Authentication Token")
+            credential = self.runtime.credentials.lookup(info.access_key_id)
+            if credential is None:
+                raise AuthFailure("unknown_key", "unknown access key")
+            if credential.status != "Active":
+                raise AuthFailure("inactive_key", "inactive access key")
+            verify(
+                request,
+                info,
+                credential.secret_access_key,
+                # SigV4 compares with the real wall clock, never the time-travelled one.
+                now=wall_clock(),
+                max_skew=max_clock_skew(service),
+                body_hash=self._body_hash(request, info, streaming),
+            )
+            # Only a request whose headers are signed correctly gets its body decoded.
+            self._attach_body(request, receive, streaming, info, credential.secret_access_key)
+            if credential.session_token_hash is not None:
+                token = info.session_token
+                if not token or not _token_matches(token, credential.session_token_hash):
+                    raise AuthFailure("invalid_token", "invalid session token")
+                if (
+                    credential.expires is not None
+                    and credential.expires <= self.runtime.clock.now()
+                ):
+                    raise AuthFailure("expired_token", "expired session token")
+            elif info.session_token:
+                raise AuthFailure("invalid_token", "session token given for a long-term key")
+            return credential.principal, info.region
+        except AuthFailure as failure:
+            raise auth_error(failure, route.service, route.protocol) from None
+
+    @staticmethod
+    def _body_hash(request: HttpRequest, info: SignatureInfo, streaming: bool) -> str | None:
+        """The hash of the body as received, when the signature must be checked against it.
+
+        None when the declared hash stands in the canonical request instead (streaming and
+        unsigned payloads, aws-chunked bodies), or when ``extract_signature`` already derived
+        the payload hash from the body itself (no ``x-amz-content-sha256`` header).
+        """
+        if streaming or info.presigned or "x-amz-content-sha256" not in request.headers:
+            return None
+        if info.payload_hash in UNSIGNED_HASHES or info.payload_hash.startswith("STREAMING-"):
+            return None
+        return hashlib.sha256(request.body).hexdigest()
+
+    @staticmethod
+    def _attach_body(
+        request: HttpRequest,
+        receive,
+        streaming: bool,
+        info: SignatureInfo | None,
+        secret: str | None,
+    ) -> None:
+        """Give the request its body: decoded from aws-chunked and verified as it streams."""
+        decoder = decoder_for(request, info, secret) if info is not None else None
+        if streaming:
+            stream = body_stream(receive)
+            if decoder is not None:
+                stream = decode_stream(stream, decoder)
+            elif (
+                info is not None
+                and not info.presigned
+                and info.payload_hash not in UNSIGNED_HASHES
+                and not info.payload_hash.startswith("STREAMING-")
+            ):
+                stream = sha256_checked(stream, info.payload_hash)
+            request.stream = stream
+        elif decoder is not None:
+            request.body = decode_body(request.body, decoder)
+
+
+def _token_matches(token: str, expected_hash: str) -> bool:
+    return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected_hash)
+
+
+def _unknown_principal(request: HttpRequest, runtime_account: str) -> Principal:
+    access_key = None
+    scope_header = request.headers.get("authorization", "")
+    if "Credential=" in scope_header:
+        access_key = scope_header.split("Credential=", 1)[1].split("/", 1)[0]
+    return Principal(
+        type="Unknown",
+        account_id=runtime_account,
+        arn="",
+        principal_id="",
+        access_key_id=access_key,
+    )
+
+
+def _claimed_operation(request: HttpRequest) -> tuple[str, str]:
+    """(eventSource, eventName) a request that matched no operation claimed to be."""
+    scope = credential_scope(request)
+    service = scope[1] if scope else "unknown"
+    target = request.headers.get("x-amz-target", "")
+    name = target.rpartition(".")[2] or (request.query.get("Action") or ["Unknown"])[0]
+    return f"{service}.amazonaws.com", name
+
+
+def _unrouted_error(request: HttpRequest, error: AwsError, request_id: str) -> HttpResponse:
+    """An error before any operation was identified, in the protocol the request looks like."""
+    if request.headers.get("x-amz-target"):
+        protocol, service = "json", "kms"
+    elif request.path.startswith("/service/"):
+        protocol, service = "smithy-rpc-v2-cbor", "cloudwatch"
+    elif "Action" in request.query or request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        protocol, service = "query", "sts"
+    else:
+        scope = credential_scope(request)
+        protocol, service = (
+            ("rest-xml", "s3") if not scope or scope[1] == "s3" else ("rest-json", "guardduty")
+        )
+    return get_serializer(protocol).serialize_error(service_model(service), None, error, request_id)
+
+
+async def _send(send, response: HttpResponse, head: bool) -> None:
+    body = response.body
+    headers = [
+        (k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()
+    ]
+    if isinstance(body, bytes | bytearray):
+        if not any(k == b"content-length" for k, _ in headers):
+            headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else bytes(body)})
+        return
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if hasattr(body, "__aiter__"):
+        async for chunk in body:  # type: ignore[union-attr]
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    else:
+        for chunk in body:  # type: ignore[union-attr]
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,144 @@
+"""The request context every provider method receives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.model import OperationModel
+
+from mamori.iam.authorizer import authorize, global_condition_keys
+from mamori.iam.policy import Policy
+from mamori.iam.principals import Principal
+from mamori.protocols.base import HttpRequest
+
+
+class RequestContext:
+    """One call: who, what, where, and the store transaction its changes go into.
+
+    A provider that changes state writes through ``ctx.transaction()``; the gateway then commits
+    the journal record in that same transaction, so a mutation and its audit record are durable
+    together or not at all.
+    """
+
+    def __init__(
+        self,
+        runtime,
+        request: HttpRequest,
+        operation: OperationModel,
+        *,
+        region: str,
+        principal: Principal,
+        request_id: str,
+        now: datetime,
+        protocol: str = "json",
+    ) -> None:
+        self.runtime = runtime
+        self.request = request
+        self.operation = operation
+        self.service_name: str = operation.service_model.service_name
+        self.operation_name: str = operation.name
+        self.region = region
+        self.principal = principal
+        self.request_id = request_id
+        self.now = now
+        self.protocol = protocol
+        self.resources: list[dict[str, str]] = []
+        self._conn = None
+        self._tx = None
+
+    @property
+    def account_id(self) -> str:
+        return self.principal.account_id
+
+    @property
+    def clock(self):
+        return self.runtime.clock
+
+    @property
+    def store(self):
+        return self.runtime.store
+
+    def transaction(self):
+        """The connection of this call's transaction, begun on first use."""
+        if self._conn is None:
+            self._conn, self._tx = self.runtime.store.open_write()
+        return self._conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn is not None
+
+    def finish(self, commit: bool) -> None:
+        if self._conn is None:
+            return
+        try:
+            if commit:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
+        except Exception as exc:
+            self.runtime.store.report_failure(exc)
+            raise
+        finally:
+            self._conn.close()
+            self._conn = self._tx = None
+
+    def add_resource(self, arn: str, resource_type: str) -> None:
+        """Name a resource the call touched (CloudTrail's ``resources``)."""
+        self.resources.append({"ARN": arn, "accountId": self.account_id, "type": resource_type})
+
+    def authorize(
+        self,
+        action: str,
+        resource: str = "*",
+        context: dict[str, Any] | None = None,
+        *,
+        resource_policy: Policy | str | None = None,
+        resource_account: str | None = None,
+        resource_policy_required: bool = False,
+    ) -> None:
+        """Allow ``action`` on ``resource`` for this call's principal, or raise AccessDenied.
+
+        ``context`` adds service condition keys (``kms:EncryptionContext:...``); a resource
+        policy (key policy, bucket policy) takes part when given. Nothing else decides access.
+        """
+        principal = self.principal
+        if resource_account is None:
+            resource_account = _account_of(resource) or self.account_id
+        if (
+            principal.is_root
+            and resource_policy is None
+            and not resource_policy_required
+            and resource_account == principal.account_id
+        ):
+            return  # the fast path: an account's root user, on its own resources
+        authorize(
+            principal,
+            action,
+            resource,
+            identity_source=self.runtime.identity_policies,
+            request_keys=self.condition_keys(),
+            context=context,
+            resource_policy=resource_policy,
+            resource_account=resource_account,
+            resource_policy_required=resource_policy_required,
+            protocol=self.protocol,
+        )
+
+    def condition_keys(self) -> dict[str, Any]:
+        return global_condition_keys(
+            self.principal,
+            now=self.now,
+            source_ip=self.request.source_ip,
+            secure=self.request.secure,
+            region=self.region,
+        )
+
+
+def _account_of(resource: str) -> str | None:
+    """The account an ARN names (None for '*' and account-less ARNs such as S3 buckets')."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or not parts[4]:
+        return None
+    return parts[4]

@@ -1,0 +1,86 @@
+"""mamori's own endpoints under ``/_mamori/`` (and moto's ``/moto-api/reset``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+from mamori import __version__
+from mamori.gateway.streams import read_body
+from mamori.protocols.base import HttpRequest, HttpResponse
+
+PREFIXES = ("/_mamori/", "/moto-api/")
+
+
+def _json(status: int, payload: dict[str, Any]) -> HttpResponse:
+    return HttpResponse(
+        status, {"content-type": "application/json"}, json.dumps(payload).encode() + b"\n"
+    )
+
+
+def _error(status: int, message: str) -> HttpResponse:
+    return _json(status, {"error": message})
+
+
+async def handle(gateway, request: HttpRequest, receive) -> HttpResponse:
+    path = request.path.split("?", 1)[0].rstrip("/")
+    runtime = gateway.runtime
+    if path == "/_mamori/health" and request.method == "GET":
+        return _json(200, health(gateway))
+    if path in ("/_mamori/reset", "/moto-api/reset") and request.method == "POST":
+        if not runtime.settings.allow_reset:
+            return _error(403, "reset is disabled; start the server with --allow-reset")
+        await asyncio.to_thread(runtime.reset)
+        return _json(200, {"status": "reset"})
+    if path == "/_mamori/clock":
+        return await _clock(runtime, request, receive)
+    return _error(404, f"no such endpoint: {request.method} {path}")
+
+
+def health(gateway) -> dict[str, Any]:
+    runtime = gateway.runtime
+    return {
+        "status": "ok",
+        "version": __version__,
+        "uptime_seconds": round(time.monotonic() - gateway.started, 3),
+        "store": {"dialect": runtime.store.dialect, "ok": runtime.store.ping()},
+        "services": {
+            c.service: {"implemented": c.implemented, "total": c.total}
+            for c in runtime.registry.coverage()
+        },
+    }
+
+
+async def _clock(runtime, request: HttpRequest, receive) -> HttpResponse:
+    clock = runtime.clock
+    if request.method == "GET":
+        return _json(200, _clock_state(clock))
+    if request.method != "POST":
+        return _error(405, "use GET or POST")
+    if not runtime.settings.allow_time_travel:
+        return _error(403, "time travel is disabled; start the server with --allow-time-travel")
+    try:
+        body = json.loads(await read_body(receive, 65536, None) or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        if "advance_seconds" in body:
+            clock.advance(float(body["advance_seconds"]))
+        elif "set" in body:
+            clock.set(datetime.fromisoformat(str(body["set"]).replace("Z", "+00:00")))
+        else:
+            raise ValueError('give "advance_seconds" or "set"')
+    except (ValueError, TypeError) as exc:
+        return _error(400, str(exc))
+    # Work that fell due during the jump has run before anyone sees the new time.
+    await asyncio.to_thread(runtime.scheduler.run_due)
+    return _json(200, _clock_state(clock))
+
+
+def _clock_state(clock) -> dict[str, Any]:
+    return {
+        "now": clock.now().isoformat().replace("+00:00", "Z"),
+        "offset_seconds": clock.offset.total_seconds(),
+    }

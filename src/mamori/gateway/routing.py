@@ -1,0 +1,279 @@
+"""Which service and operation a request is for, decided from the models alone.
+
+In order: ``X-Amz-Target`` (JSON protocols), the rpc-v2-cbor path
+``/service/<Service>/operation/<Op>``, the query protocol's ``Action`` (service from the SigV4
+credential scope or ``Version``), then the REST routes built from each model's
+``http.requestUri`` and method, for the service named by the credential scope (S3 when the
+request is unsigned). S3 buckets may also come from the host name (virtual-hosted style).
+
+Among REST operations sharing a method and path (S3's ``PUT /{Bucket}/{Key+}`` is PutObject,
+CopyObject, UploadPart and UploadPartCopy), the one whose literal query keys and required
+querystring and header members are all present and most numerous wins; then the one with more
+of its optional querystring members present; then a current operation over a deprecated one that
+shares its route (S3's GetBucketLifecycle); then model order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from botocore.model import OperationModel, ServiceModel
+
+from mamori.errors import AwsError
+from mamori.protocols.base import HttpRequest
+from mamori.protocols.uri import UriTemplate
+from mamori.service_models import SERVICES, protocols_of, service_model
+
+CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[^/?]+)$")
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
+VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.(?:s3[.-]|localhost$)")
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class Route:
+    service: ServiceModel
+    operation: OperationModel
+    protocol: str
+    uri_params: dict[str, str]
+
+    @property
+    def streaming_input(self) -> bool:
+        return _has_streaming_input(self.operation)
+
+
+@dataclass(frozen=True)
+class _RestRoute:
+    operation: OperationModel
+    template: UriTemplate
+    literal_query: dict[str, str | None]
+    required_query: tuple[str, ...]
+    required_headers: tuple[str, ...]
+    optional_query: tuple[str, ...]
+    deprecated: bool
+    order: int
+
+    @property
+    def weight(self) -> int:
+        return len(self.literal_query) + len(self.required_query) + len(self.required_headers)
+
+
+def _has_streaming_input(operation: OperationModel) -> bool:
+    shape = operation.input_shape
+    if shape is None:
+        return False
+    payload = shape.serialization.get("payload")
+    return bool(payload and shape.members[payload].serialization.get("streaming"))
+
+
+def credential_scope(request: HttpRequest) -> tuple[str, str] | None:
+    """(region, signing service) named by the request's SigV4 credential, if any."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        match = CREDENTIAL_SCOPE.search(authorization)
+        if match:
+            return match["region"], match["service"]
+        return None
+    credential = request.query.get("X-Amz-Credential")
+    if credential:
+        parts = credential[0].split("/")
+        if len(parts) == 5:
+            return parts[2], parts[3]
+    return None
+
+
+class Router:
+    def __init__(self, services: tuple[str, ...] = SERVICES) -> None:
+        self.services = services
+        self.by_target_prefix: dict[str, str] = {}
+        self.by_signing_name: dict[str, str] = {}
+        self.query_by_version: dict[str, str] = {}
+        for name in services:
+            model = service_model(name)
+            metadata = model.metadata
+            if metadata.get("targetPrefix"):
+                self.by_target_prefix[metadata["targetPrefix"]] = name
+            self.by_signing_name.setdefault(metadata.get("signingName") or name, name)
+            self.by_signing_name.setdefault(metadata["endpointPrefix"], name)
+            if "query" in protocols_of(model):
+                self.query_by_version[metadata["apiVersion"]] = name
+        self._rest_routes: dict[str, dict[str, list[_RestRoute]]] = {}
+
+    # The cheap part, before the body is read.
+
+    def needs_body_to_route(self, request: HttpRequest) -> bool:
+        """Query-protocol requests carry their Action in a form-encoded body."""
+        return request.method == "POST" and request.headers.get("content-type", "").startswith(
+            FORM_CONTENT_TYPE
+        )
+
+    def route(self, request: HttpRequest, form: dict[str, list[str]] | None = None) -> Route:
+        target = request.headers.get("x-amz-target")
+        if target:
+            return self._route_target(target, request)
+        if request.path.startswith("/service/"):
+            match = CBOR_PATH.match(request.path)
+            if match:
+                return self._route_named(
+                    self.by_target_prefix.get(match["service"]),
+                    match["operation"],
+                    "smithy-rpc-v2-cbor",
+                    "UnknownOperationException",
+                )
+        scope = credential_scope(request)
+        action = (form or {}).get("Action") or request.query.get("Action")
+        if action:
+            return self._route_query(action[0], request, form or {}, scope)
+        service = self.by_signing_name.get(scope[1]) if scope else "s3"
+        if service is None or not self._has_protocol(service, ("rest-json", "rest-xml")):
+            raise AwsError(
+                "UnknownOperationException",
+                f"mamori cannot tell which operation {request.method} {request.path} is.",
+                status=404,
+            )
+        return self._route_rest(service, request)
+
+    def _has_protocol(self, service: str, wanted: tuple[str, ...]) -> bool:
+        return any(p in wanted for p in protocols_of(service_model(service)))
+
+    def _route_target(self, target: str, request: HttpRequest) -> Route:
+        prefix, _, operation = target.rpartition(".")
+        return self._route_named(
+            self.by_target_prefix.get(prefix), operation, "json", "UnknownOperationException"
+        )
+
+    def _route_named(
+        self, service: str | None, operation: str, protocol: str, unknown_code: str
+    ) -> Route:
+        if service is None:
+            raise AwsError("UnknownOperationException", "mamori does not serve this service.")
+        model = service_model(service)
+        if protocol not in protocols_of(model):
+            raise AwsError(
+                "UnknownOperationException", f"{service} does not speak the {protocol} protocol."
+            )
+        if operation not in model.operation_names:
+            raise AwsError(unknown_code, f"Unknown operation {operation}.")
+        return Route(model, model.operation_model(operation), protocol, {})
+
+    def _route_query(
+        self,
+        action: str,
+        request: HttpRequest,
+        form: dict[str, list[str]],
+        scope: tuple[str, str] | None,
+    ) -> Route:
+        service = self.by_signing_name.get(scope[1]) if scope else None
+        if service is None or not self._has_protocol(service, ("query",)):
+            version = (form.get("Version") or request.query.get("Version") or [""])[0]
+            service = self.query_by_version.get(version)
+        if service is None:
+            raise AwsError("InvalidAction", f"The action {action} is not valid for this endpoint.")
+        model = service_model(service)
+        if action not in model.operation_names:
+            raise AwsError(
+                "InvalidAction", f"The action {action} is not valid for this web service."
+            )
+        return Route(model, model.operation_model(action), "query", {})
+
+    # REST
+
+    def _routes_for(self, service: str) -> dict[str, list[_RestRoute]]:
+        routes = self._rest_routes.get(service)
+        if routes is None:
+            routes = self._rest_routes[service] = _build_rest_routes(service_model(service))
+        return routes
+
+    def _route_rest(self, service: str, request: HttpRequest) -> Route:
+        model = service_model(service)
+        protocol = "rest-xml" if "rest-xml" in protocols_of(model) else "rest-json"
+        path = request.path
+        if service == "s3":
+            bucket = _virtual_host_bucket(request.host)
+            if bucket:
+                path = "/" + bucket + (path if path != "/" else "")
+                if path.endswith("/") and path.count("/") == 1:
+                    path = path[:-1]
+        best: tuple[tuple, _RestRoute, dict[str, str]] | None = None
+        query = request.query
+        headers = request.headers
+        for candidate in self._routes_for(service).get(request.method, ()):
+            params = candidate.template.match(path)
+            if params is None:
+                continue
+            if not _query_matches(candidate, query) or not all(
+                h in headers for h in candidate.required_headers
+            ):
+                continue
+            key = (
+                candidate.weight,
+                sum(1 for name in candidate.optional_query if name in query),
+                not candidate.deprecated,
+                -candidate.order,
+            )
+            if best is None or key > best[0]:
+                best = (key, candidate, params)
+        if best is None:
+            raise _no_route(service, request)
+        return Route(model, best[1].operation, protocol, best[2])
+
+
+def _query_matches(route: _RestRoute, query: dict[str, list[str]]) -> bool:
+    for key, value in route.literal_query.items():
+        if key not in query or (value is not None and value not in query[key]):
+            return False
+    return all(key in query for key in route.required_query)
+
+
+def _virtual_host_bucket(host: str) -> str | None:
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    match = VIRTUAL_HOST.match(name.lower())
+    return match["bucket"] if match else None
+
+
+def _build_rest_routes(model: ServiceModel) -> dict[str, list[_RestRoute]]:
+    table: dict[str, list[_RestRoute]] = {}
+    for order, name in enumerate(model.operation_names):
+        operation = model.operation_model(name)
+        template = UriTemplate.compile(operation.http["requestUri"])
+        literal = {k: v for k, v in template.required_query.items() if k != "x-id"}
+        required_query: list[str] = []
+        optional_query: list[str] = []
+        required_headers: list[str] = []
+        shape = operation.input_shape
+        if shape is not None:
+            required = set(shape.required_members)
+            for member_name, member in shape.members.items():
+                location = member.serialization.get("location")
+                wire = member.serialization.get("name", member_name)
+                if location == "querystring":
+                    (required_query if member_name in required else optional_query).append(wire)
+                elif location == "header" and member_name in required:
+                    required_headers.append(wire.lower())
+        route = _RestRoute(
+            operation=operation,
+            template=template,
+            literal_query=literal,
+            required_query=tuple(required_query),
+            required_headers=tuple(required_headers),
+            optional_query=tuple(optional_query),
+            deprecated=bool(operation.deprecated),
+            order=order,
+        )
+        table.setdefault(operation.http["method"], []).append(route)
+    return table
+
+
+def _no_route(service: str, request: HttpRequest) -> AwsError:
+    if service == "s3":
+        return AwsError(
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            status=405,
+        )
+    return AwsError(
+        "UnknownOperationException",
+        f"No {service} operation matches {request.method} {request.path}.",
+        status=404,
+    )

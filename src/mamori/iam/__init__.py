@@ -1,0 +1,1 @@
+"""Identities (accounts, root users, access keys, sessions) and, later, the policy engine."""

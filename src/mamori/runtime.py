@@ -1,0 +1,68 @@
+"""Everything one server process holds: settings, store, journal, clock, scheduler, identities
+and the provider registry. Built once by ``mamori serve`` and by tests."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mamori.clock import Clock
+from mamori.config import Settings
+from mamori.iam.credentials import CredentialDirectory
+from mamori.iam.identity_policies import IdentityPolicies
+from mamori.journal import Journal
+from mamori.scheduler import Scheduler
+from mamori.services.registry import Registry
+from mamori.store import Store
+from mamori.store.resources import Resources
+from mamori.store.seal import load_master_key
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        data_dir = Path(settings.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.clock = Clock()
+        self.scheduler = Scheduler(self.clock)
+        self.store = Store(
+            data_dir,
+            settings.database_url,
+            master_key=load_master_key(data_dir, settings.master_key),
+        )
+        self.resources = Resources(self.store)
+        self.journal = Journal(self.store)
+        self.credentials = CredentialDirectory(self.store)
+        # Where ctx.authorize finds a principal's identity policies and boundary.
+        self.identity_policies = IdentityPolicies(self)
+        self.registry = Registry(self)
+        self.root_credentials = self.seed()
+
+    def seed(self) -> tuple[str, str]:
+        """Create (or load) the default account and its root credentials."""
+        return self.credentials.ensure_account(
+            self.settings.account_id,
+            now=self.clock.now(),
+            root_access_key_id=self.settings.root_access_key_id,
+            root_secret_access_key=self.settings.root_secret_access_key,
+            name="default",
+        )
+
+    def start(self) -> None:
+        self.journal.start()
+
+    def reset(self) -> None:
+        """Wipe all state (``/_mamori/reset``) and seed the default account again."""
+        self.journal.flush()
+        self.store.reset()
+        self.credentials.invalidate()
+        self.clock.reset()
+        self.root_credentials = self.seed()
+
+    def close(self) -> None:
+        try:
+            self.journal.close()
+        finally:
+            self.store.close()

@@ -1,0 +1,72 @@
+"""Which operations exist: providers, their methods, and coverage against botocore's models.
+
+A provider is a class with one method per operation, named as boto3 names it in snake_case
+(``GetCallerIdentity`` -> ``get_caller_identity``), taking ``(ctx, params)`` and returning the
+output dict or raising ``AwsError``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore import xform_name
+
+from mamori.service_models import SERVICES, service_model
+
+# service model name -> "module:Class"
+PROVIDERS: dict[str, str] = {
+    "iam": "mamori.services.iam.provider:IamProvider",
+    "sts": "mamori.services.sts.provider:StsProvider",
+}
+
+Handler = Callable[[Any, dict[str, Any]], Any]
+
+
+class Provider:
+    service_name: str = ""
+
+    def __init__(self, runtime) -> None:
+        self.runtime = runtime
+
+
+@dataclass(frozen=True)
+class Coverage:
+    service: str
+    implemented: int
+    total: int
+    operations: tuple[str, ...]
+
+
+def _load(path: str) -> type[Provider]:
+    module_name, class_name = path.split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+class Registry:
+    def __init__(self, runtime) -> None:
+        self.providers: dict[str, Provider] = {
+            name: _load(path)(runtime) for name, path in PROVIDERS.items()
+        }
+        self._handlers: dict[tuple[str, str], Handler | None] = {}
+
+    def handler(self, service: str, operation: str) -> Handler | None:
+        key = (service, operation)
+        try:
+            return self._handlers[key]
+        except KeyError:
+            pass
+        provider = self.providers.get(service)
+        found = getattr(provider, xform_name(operation), None) if provider else None
+        self._handlers[key] = found
+        return found
+
+    def coverage(self) -> list[Coverage]:
+        result = []
+        for name in SERVICES:
+            ops = service_model(name).operation_names
+            done = tuple(op for op in ops if self.handler(name, op) is not None)
+            result.append(Coverage(name, len(done), len(ops), done))
+        return result
