@@ -1,0 +1,227 @@
+"""What every IAM entity store shares: ids, tags, pagination, and a name-keyed versioned store.
+
+IAM entities (users, groups, roles, managed policies, instance profiles, ...) are stored as
+versioned resources (:mod:`mamori.store.resources`) in the pseudo-region ``global``, keyed by
+their lower-cased name: IAM names are unique case-insensitively. A record holds the entity as
+IAM describes it (AWS Config's configuration item is a view of it), plus its inline policies,
+attached managed policies and, for users, group memberships.
+"""
+
+from __future__ import annotations
+
+import secrets
+import urllib.parse
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from mamori.errors import AwsError
+
+# IAM is a global service; its resources live in this pseudo-region (as AWS Config records them).
+GLOBAL = "global"
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+MAX_TAGS = 50
+DEFAULT_MAX_ITEMS = 100
+
+
+def unique_id(prefix: str) -> str:
+    """IAM's unique ids: AIDA… users, AROA… roles, AGPA… groups, ANPA… policies."""
+    return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(17))
+
+
+def check_tags(tags: list[dict[str, str]]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    seen: set[str] = set()
+    for tag in tags:
+        if tag["Key"].lower() in seen:
+            raise AwsError(
+                "InvalidInputException", "Duplicate tag keys found. Please provide unique tag keys."
+            )
+        seen.add(tag["Key"].lower())
+        result[tag["Key"]] = tag["Value"]
+    if len(result) > MAX_TAGS:
+        raise AwsError(
+            "LimitExceededException", "The number of tags has reached the maximum limit."
+        )
+    return result
+
+
+def merge_tags(current: dict[str, str], added: list[dict[str, str]]) -> dict[str, str]:
+    """Tags after TagX: new values replace old ones (keys compared case-insensitively)."""
+    new = check_tags(added)
+    lowered = {k.lower() for k in new}
+    merged = {k: v for k, v in current.items() if k.lower() not in lowered}
+    merged.update(new)
+    if len(merged) > MAX_TAGS:
+        raise AwsError(
+            "LimitExceededException", "The number of tags has reached the maximum limit."
+        )
+    return merged
+
+
+def remove_tags(current: dict[str, str], keys: Iterable[str]) -> dict[str, str]:
+    gone = {k.lower() for k in keys}
+    return {k: v for k, v in current.items() if k.lower() not in gone}
+
+
+def tag_list(tags: dict[str, str] | None) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+
+
+def encode_document(text: str) -> str:
+    """A policy document as IAM returns it: URL-encoded JSON text (boto3 decodes it)."""
+    return urllib.parse.quote(text, safe="-_.!~*'()")
+
+
+def paginate(
+    items: list[Any],
+    params: dict[str, Any],
+    result_key: str,
+    key: Callable[[Any], str] | None = None,
+) -> dict[str, Any]:
+    """One page of ``items`` as IAM lists answer: ``{result_key: [...], IsTruncated, Marker}``.
+
+    With ``key`` (items sorted by it) the marker is the key of the last item returned, so a
+    page boundary survives deletions; without, it is the offset of the next item.
+    """
+    max_items = int(params.get("MaxItems") or DEFAULT_MAX_ITEMS)
+    marker = params.get("Marker")
+    start = 0
+    if marker:
+        if key is not None:
+            start = next((i for i, item in enumerate(items) if key(item) > marker), len(items))
+        else:
+            if not marker.isdigit():
+                raise AwsError("InvalidInputException", "Invalid Marker.")
+            start = int(marker)
+    page = items[start : start + max_items]
+    result: dict[str, Any] = {result_key: page, "IsTruncated": False}
+    if start + max_items < len(items):
+        result["IsTruncated"] = True
+        result["Marker"] = key(page[-1]) if key is not None else str(start + max_items)
+    return result
+
+
+def iso(now: datetime) -> str:
+    return now.isoformat()
+
+
+def name_of_arn(arn: str) -> str:
+    """The entity name of an IAM ARN (the last path segment)."""
+    return arn.rsplit("/", 1)[-1]
+
+
+class EntityStore:
+    """Entities of one type in one account, keyed by lower-cased name."""
+
+    type: ClassVar[str] = ""
+    kind: ClassVar[str] = ""  # ARN resource type and error wording: user, group, role, ...
+    label: ClassVar[str] = ""  # "User", "Group", "Role": EntityAlreadyExists wording
+    name_key: ClassVar[str] = ""
+    id_key: ClassVar[str] = ""
+    id_prefix: ClassVar[str] = ""
+
+    def __init__(self, resources, conn, account_id: str) -> None:
+        self.resources = resources
+        self.conn = conn
+        self.account_id = account_id
+
+    def arn(self, path: str, name: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:{self.kind}{path}{name}"
+
+    def not_found(self, name: str) -> AwsError:
+        return AwsError(
+            "NoSuchEntityException", f"The {self.kind} with name {name} cannot be found."
+        )
+
+    def already_exists(self, name: str) -> AwsError:
+        return AwsError(
+            "EntityAlreadyExistsException", f"{self.label} with name {name} already exists."
+        )
+
+    def find(self, name: str) -> dict[str, Any] | None:
+        return self.resources.get(self.conn, self.account_id, GLOBAL, self.type, name.lower())
+
+    def get(self, name: str) -> dict[str, Any]:
+        entity = self.find(name)
+        if entity is None:
+            raise self.not_found(name)
+        return entity
+
+    def save(self, entity: dict[str, Any], now: datetime) -> None:
+        self.resources.put(
+            self.conn,
+            account=self.account_id,
+            region=GLOBAL,
+            type=self.type,
+            id=entity[self.name_key].lower(),
+            data=entity,
+            now=now,
+        )
+
+    def insert(self, name: str, path: str, now: datetime, **fields: Any) -> dict[str, Any]:
+        """Create a new entity with IAM's common members; EntityAlreadyExists if taken."""
+        if self.find(name) is not None:
+            raise self.already_exists(name)
+        entity = {
+            "Path": path,
+            self.name_key: name,
+            self.id_key: unique_id(self.id_prefix),
+            "Arn": self.arn(path, name),
+            "CreateDate": iso(now),
+            **fields,
+        }
+        self.save(entity, now)
+        return entity
+
+    def rename(
+        self, entity: dict[str, Any], new_name: str | None, new_path: str | None, now: datetime
+    ) -> dict[str, Any]:
+        old_key = entity[self.name_key].lower()
+        if new_name and new_name.lower() != old_key and self.find(new_name) is not None:
+            raise self.already_exists(new_name)
+        updated = dict(entity)
+        if new_name:
+            updated[self.name_key] = new_name
+        if new_path:
+            updated["Path"] = new_path
+        updated["Arn"] = self.arn(updated["Path"], updated[self.name_key])
+        if updated[self.name_key].lower() != old_key:
+            self.resources.delete(self.conn, self.account_id, GLOBAL, self.type, old_key, now)
+        self.save(updated, now)
+        return updated
+
+    def delete(self, name: str, now: datetime) -> None:
+        self.resources.delete(self.conn, self.account_id, GLOBAL, self.type, name.lower(), now)
+
+    def all(self, path_prefix: str = "/") -> list[dict[str, Any]]:
+        rows = self.resources.list(self.conn, self.account_id, GLOBAL, self.type)
+        return [data for _, data in rows if data.get("Path", "/").startswith(path_prefix)]
+
+    def list(
+        self, path_prefix: str, marker: str | None, max_items: int
+    ) -> tuple[list[dict], str | None]:
+        page = paginate(
+            self.all(path_prefix),
+            {"Marker": marker, "MaxItems": max_items},
+            "Items",
+            key=lambda e: e[self.name_key].lower(),
+        )
+        return page["Items"], page.get("Marker")
+
+    def page(self, params: dict[str, Any], result_key: str, items: list[dict]) -> dict[str, Any]:
+        return paginate(items, params, result_key, key=lambda e: e[self.name_key].lower())
+
+
+def attached(entity: dict[str, Any]) -> list[dict[str, str]]:
+    """AttachedPolicies as IAM lists them."""
+    return [
+        {"PolicyName": name_of_arn(arn), "PolicyArn": arn}
+        for arn in entity.get("AttachedPolicies", [])
+    ]
+
+
+def boundary_shape(arn: str | None) -> dict[str, str] | None:
+    if not arn:
+        return None
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}

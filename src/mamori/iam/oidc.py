@@ -1,0 +1,143 @@
+"""OpenID Connect identity providers (for ``AssumeRoleWithWebIdentity``)."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from datetime import datetime
+from typing import Any
+
+from mamori.errors import AwsError
+from mamori.iam.entities import GLOBAL, iso, tag_list
+
+OIDC_PROVIDER = "AWS::IAM::OIDCProvider"
+MAX_THUMBPRINTS = 5
+MAX_CLIENT_IDS = 100
+_THUMBPRINT_RE = re.compile(r"^[0-9A-Fa-f]{40}$")
+
+
+def stored_url(url: str) -> str:
+    """The URL as IAM keeps it: host and path, no scheme, no trailing slash."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme != "https" or not parsed.netloc or parsed.query or parsed.fragment:
+        raise AwsError("InvalidInputException", "Invalid Open ID Connect Provider URL", status=400)
+    return (parsed.netloc + parsed.path).rstrip("/")
+
+
+def check_thumbprints(thumbprints: list[str]) -> list[str]:
+    if len(thumbprints) > MAX_THUMBPRINTS:
+        raise AwsError(
+            "InvalidInputException",
+            f"Thumbprint list must contain fewer than {MAX_THUMBPRINTS + 1} entries.",
+        )
+    for thumbprint in thumbprints:
+        if not _THUMBPRINT_RE.match(thumbprint):
+            raise AwsError("InvalidInputException", f"Thumbprint {thumbprint} is not valid.")
+    return [t.lower() for t in thumbprints]
+
+
+def check_client_ids(client_ids: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(client_ids))
+    if len(unique) > MAX_CLIENT_IDS:
+        raise AwsError(
+            "LimitExceededException",
+            f"Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: {MAX_CLIENT_IDS}",
+        )
+    return unique
+
+
+class OidcProviders:
+    def __init__(self, resources, conn, account_id: str) -> None:
+        self.resources = resources
+        self.conn = conn
+        self.account_id = account_id
+
+    def arn(self, url: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:oidc-provider/{url}"
+
+    def _key(self, arn: str) -> str | None:
+        prefix = f"arn:aws:iam::{self.account_id}:oidc-provider/"
+        return arn[len(prefix) :].lower() if arn.startswith(prefix) else None
+
+    def find(self, arn: str) -> dict[str, Any] | None:
+        key = self._key(arn)
+        if key is None:
+            return None
+        return self.resources.get(self.conn, self.account_id, GLOBAL, OIDC_PROVIDER, key)
+
+    def get(self, arn: str) -> dict[str, Any]:
+        provider = self.find(arn)
+        if provider is None:
+            raise AwsError(
+                "NoSuchEntityException", f"OpenIDConnect Provider not found for arn {arn}"
+            )
+        return provider
+
+    def save(self, provider: dict[str, Any], now: datetime) -> None:
+        self.resources.put(
+            self.conn,
+            account=self.account_id,
+            region=GLOBAL,
+            type=OIDC_PROVIDER,
+            id=provider["Url"].lower(),
+            data=provider,
+            now=now,
+        )
+
+    def create(
+        self,
+        url: str,
+        client_ids: list[str],
+        thumbprints: list[str],
+        tags: dict[str, str],
+        now: datetime,
+    ) -> dict[str, Any]:
+        stored = stored_url(url)
+        arn = self.arn(stored)
+        if self.find(arn) is not None:
+            raise AwsError(
+                "EntityAlreadyExistsException", f"Provider with url {url} already exists."
+            )
+        provider = {
+            "Arn": arn,
+            "Url": stored,
+            "ClientIDList": check_client_ids(client_ids),
+            "ThumbprintList": check_thumbprints(thumbprints),
+            "CreateDate": iso(now),
+            "Tags": tags,
+        }
+        self.save(provider, now)
+        return provider
+
+    def delete(self, provider: dict[str, Any], now: datetime) -> None:
+        self.resources.delete(
+            self.conn, self.account_id, GLOBAL, OIDC_PROVIDER, provider["Url"].lower(), now
+        )
+
+    def all(self) -> list[dict[str, Any]]:
+        rows = self.resources.list(self.conn, self.account_id, GLOBAL, OIDC_PROVIDER)
+        return [data for _, data in rows]
+
+
+def public_oidc_provider(provider: dict[str, Any]) -> dict[str, Any]:
+    result = {
+        "Url": provider["Url"],
+        "ClientIDList": list(provider["ClientIDList"]),
+        "ThumbprintList": list(provider["ThumbprintList"]),
+        "CreateDate": provider["CreateDate"],
+    }
+    if provider.get("Tags"):
+        result["Tags"] = tag_list(provider["Tags"])
+    return result
+
+
+def get_oidc_provider(runtime, conn, account_id: str, arn: str) -> dict[str, Any] | None:
+    """An OIDC provider as STS needs it: Url (no scheme), ClientIDList, ThumbprintList."""
+    provider = OidcProviders(runtime.resources, conn, account_id).find(arn)
+    if provider is None:
+        return None
+    return {
+        "Url": provider["Url"],
+        "ClientIDList": list(provider["ClientIDList"]),
+        "ThumbprintList": list(provider["ThumbprintList"]),
+    }

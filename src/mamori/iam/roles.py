@@ -1,0 +1,118 @@
+"""IAM roles (trust policy, maximum session duration, boundary, tags) and instance profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mamori.errors import AwsError
+from mamori.iam.entities import (
+    EntityStore,
+    boundary_shape,
+    encode_document,
+    tag_list,
+)
+
+ROLE = "AWS::IAM::Role"
+INSTANCE_PROFILE = "AWS::IAM::InstanceProfile"
+DEFAULT_MAX_SESSION_DURATION = 3600
+
+
+class Roles(EntityStore):
+    type = ROLE
+    kind = "role"
+    label = "Role"
+    name_key = "RoleName"
+    id_key = "RoleId"
+    id_prefix = "AROA"
+
+    def create(
+        self,
+        name: str,
+        path: str,
+        trust_policy: str,
+        now: datetime,
+        *,
+        description: str | None = None,
+        max_session_duration: int | None = None,
+        boundary: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "AssumeRolePolicyDocument": trust_policy,
+            "MaxSessionDuration": max_session_duration or DEFAULT_MAX_SESSION_DURATION,
+            "Tags": tags or {},
+        }
+        if description is not None:
+            fields["Description"] = description
+        if boundary:
+            fields["PermissionsBoundary"] = boundary
+        return self.insert(name, path, now, **fields)
+
+
+class InstanceProfiles(EntityStore):
+    type = INSTANCE_PROFILE
+    kind = "instance-profile"
+    label = "Instance Profile"
+    name_key = "InstanceProfileName"
+    id_key = "InstanceProfileId"
+    id_prefix = "AIPA"
+
+    def not_found(self, name: str):
+        return AwsError("NoSuchEntityException", f"Instance Profile {name} cannot be found.")
+
+    def already_exists(self, name: str):
+        return AwsError("EntityAlreadyExistsException", f"Instance Profile {name} already exists.")
+
+
+def public_role(role: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
+    """The Role shape: ``full`` for GetRole/CreateRole (tags, boundary, last used), else the
+    subset ListRoles returns."""
+    result = {k: role[k] for k in ("Path", "RoleName", "RoleId", "Arn", "CreateDate")}
+    result["AssumeRolePolicyDocument"] = encode_document(role["AssumeRolePolicyDocument"])
+    if role.get("Description") is not None:
+        result["Description"] = role["Description"]
+    result["MaxSessionDuration"] = role.get("MaxSessionDuration", DEFAULT_MAX_SESSION_DURATION)
+    if full:
+        boundary = boundary_shape(role.get("PermissionsBoundary"))
+        if boundary:
+            result["PermissionsBoundary"] = boundary
+        if role.get("Tags"):
+            result["Tags"] = tag_list(role["Tags"])
+        result["RoleLastUsed"] = dict(role.get("RoleLastUsed") or {})
+    return result
+
+
+def public_instance_profile(profile: dict[str, Any], roles: Roles) -> dict[str, Any]:
+    result = {k: profile[k] for k in ("Path", "InstanceProfileName", "InstanceProfileId", "Arn")}
+    result["CreateDate"] = profile["CreateDate"]
+    members = []
+    for name in profile.get("Roles", []):
+        role = roles.find(name)
+        if role is not None:
+            members.append(public_role(role, full=False))
+    result["Roles"] = members
+    if profile.get("Tags"):
+        result["Tags"] = tag_list(profile["Tags"])
+    return result
+
+
+def get_role(runtime, conn, account_id: str, name: str) -> dict[str, Any] | None:
+    """A role as STS needs it (None when there is no such role).
+
+    Keys: RoleName, RoleId, Arn, Path, AssumeRolePolicyDocument (the JSON text),
+    MaxSessionDuration, PermissionsBoundary (ARN or None), Tags (dict).
+    """
+    role = Roles(runtime.resources, conn, account_id).find(name)
+    if role is None:
+        return None
+    return {
+        "RoleName": role["RoleName"],
+        "RoleId": role["RoleId"],
+        "Arn": role["Arn"],
+        "Path": role["Path"],
+        "AssumeRolePolicyDocument": role["AssumeRolePolicyDocument"],
+        "MaxSessionDuration": role.get("MaxSessionDuration", DEFAULT_MAX_SESSION_DURATION),
+        "PermissionsBoundary": role.get("PermissionsBoundary"),
+        "Tags": dict(role.get("Tags") or {}),
+    }
