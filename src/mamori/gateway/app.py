@@ -17,7 +17,6 @@ import logging
 import time
 import uuid
 from typing import Any
-from urllib.parse import parse_qs
 
 from mamori.clock import wall_clock
 from mamori.errors import AwsError, internal_error, not_implemented
@@ -127,15 +126,14 @@ class Gateway:
         try:
             runtime.journal.check_writable()
             limit = runtime.settings.max_body_bytes
-            form = None
-            if self.router.needs_body_to_route(request):
+            body_read = self.router.needs_body_to_route(request)
+            if body_read:
                 request.body = await read_body(
                     receive, limit, request.headers.get("content-length")
                 )
-                form = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-            route = self.router.route(request, form)
+            route = self.router.route(request)
             streaming = route.streaming_input
-            if form is None and not streaming:
+            if not body_read and not streaming:
                 request.body = await read_body(
                     receive, limit, request.headers.get("content-length")
                 )
@@ -155,7 +153,7 @@ class Gateway:
                 protocol=route.protocol,
             )
             output = handler(ctx, params)
-            if inspect.isawaitable(output):
+            if type(output) is not dict and inspect.isawaitable(output):
                 output = await output
             output = output or {}
             record = self._record(

@@ -13,6 +13,7 @@ with extra XML fields.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from botocore.model import ServiceModel
@@ -92,7 +93,9 @@ def max_clock_skew(service_name: str) -> timedelta:
     return timedelta(minutes=15 if service_name in _FIFTEEN_MINUTE_SERVICES else 5)
 
 
+@lru_cache(maxsize=256)
 def amz_timestamp(moment: datetime) -> str:
+    # Memoised: a busy server formats the same few seconds over and over.
     return moment.strftime("%Y%m%dT%H%M%SZ")
 
 

@@ -89,9 +89,11 @@ class Router:
         self.by_target_prefix: dict[str, str] = {}
         self.by_signing_name: dict[str, str] = {}
         self.query_by_version: dict[str, str] = {}
+        self.protocols: dict[str, frozenset[str]] = {}
         for name in services:
             model = service_model(name)
             metadata = model.metadata
+            self.protocols[name] = frozenset(protocols_of(model))
             if metadata.get("targetPrefix"):
                 self.by_target_prefix[metadata["targetPrefix"]] = name
             self.by_signing_name.setdefault(metadata.get("signingName") or name, name)
@@ -108,7 +110,7 @@ class Router:
             FORM_CONTENT_TYPE
         )
 
-    def route(self, request: HttpRequest, form: dict[str, list[str]] | None = None) -> Route:
+    def route(self, request: HttpRequest) -> Route:
         target = request.headers.get("x-amz-target")
         if target:
             return self._route_target(target, request)
@@ -122,9 +124,10 @@ class Router:
                     "UnknownOperationException",
                 )
         scope = credential_scope(request)
-        action = (form or {}).get("Action") or request.query.get("Action")
-        if action:
-            return self._route_query(action[0], request, form or {}, scope)
+        if self.needs_body_to_route(request) or "Action=" in request.query_string:
+            action = request.form_value("Action")
+            if action:
+                return self._route_query(action, request, scope)
         service = self.by_signing_name.get(scope[1]) if scope else "s3"
         if service is None or not self._has_protocol(service, ("rest-json", "rest-xml")):
             raise AwsError(
@@ -135,7 +138,8 @@ class Router:
         return self._route_rest(service, request)
 
     def _has_protocol(self, service: str, wanted: tuple[str, ...]) -> bool:
-        return any(p in wanted for p in protocols_of(service_model(service)))
+        offered = self.protocols.get(service, ())
+        return any(p in offered for p in wanted)
 
     def _route_target(self, target: str, request: HttpRequest) -> Route:
         prefix, _, operation = target.rpartition(".")
@@ -149,7 +153,7 @@ class Router:
         if service is None:
             raise AwsError("UnknownOperationException", "mamori does not serve this service.")
         model = service_model(service)
-        if protocol not in protocols_of(model):
+        if protocol not in self.protocols[service]:
             raise AwsError(
                 "UnknownOperationException", f"{service} does not speak the {protocol} protocol."
             )
@@ -158,16 +162,11 @@ class Router:
         return Route(model, model.operation_model(operation), protocol, {})
 
     def _route_query(
-        self,
-        action: str,
-        request: HttpRequest,
-        form: dict[str, list[str]],
-        scope: tuple[str, str] | None,
+        self, action: str, request: HttpRequest, scope: tuple[str, str] | None
     ) -> Route:
         service = self.by_signing_name.get(scope[1]) if scope else None
         if service is None or not self._has_protocol(service, ("query",)):
-            version = (form.get("Version") or request.query.get("Version") or [""])[0]
-            service = self.query_by_version.get(version)
+            service = self.query_by_version.get(request.form_value("Version") or "")
         if service is None:
             raise AwsError("InvalidAction", f"The action {action} is not valid for this endpoint.")
         model = service_model(service)

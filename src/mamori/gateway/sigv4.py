@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -575,30 +576,34 @@ def _remove_dot_segments(path: str) -> str:
     return first + "/".join(out) + last
 
 
-def canonical_uris(path: str, service: str) -> list[str]:
-    """Canonical URI candidates, the one botocore signs first."""
+def canonical_uris(path: str, service: str) -> Iterator[str]:
+    """Canonical URI candidates, the one botocore signs first; alternates only on demand."""
     path = path or "/"
     if service == "s3":
         primary = path
+        yield primary
         # Clients that left reserved characters unencoded (or encoded ones SigV4 does not):
         # decode each segment and encode it the SigV4 way; %2F inside a segment stays encoded.
         alternate = "/".join(_uri_encode(unquote(seg), "-_.~") for seg in path.split("/"))
-        return [primary] if alternate == primary else [primary, alternate]
-    normalized = _remove_dot_segments(path)
-    primary = _uri_encode(normalized, "/~")
-    # Some signers encode the decoded path once instead of the sent path again.
-    alternate = "/".join(_uri_encode(unquote(seg), "-_.~") for seg in normalized.split("/"))
-    return [primary] if alternate == primary else [primary, alternate]
+    else:
+        normalized = _remove_dot_segments(path)
+        primary = _uri_encode(normalized, "/~")
+        yield primary
+        # Some signers encode the decoded path once instead of the sent path again.
+        alternate = "/".join(_uri_encode(unquote(seg), "-_.~") for seg in normalized.split("/"))
+    if alternate != primary:
+        yield alternate
 
 
-def canonical_query_strings(query_string: str, *, presigned: bool) -> list[str]:
+def canonical_query_strings(query_string: str, *, presigned: bool) -> Iterator[str]:
     """Canonical query string candidates: re-encoded per the spec first, then as sent.
 
     Names and values are decoded the way HTML forms and AWS do (``+`` is a space), then
     URI-encoded per SigV4 (everything but ``A-Za-z0-9-_.~``) and sorted by name, then value.
     """
     if not query_string:
-        return [""]
+        yield ""
+        return
     encoded: list[tuple[str, str]] = []
     raw: list[tuple[str, str]] = []
     for pair in query_string.split("&"):
@@ -611,8 +616,10 @@ def canonical_query_strings(query_string: str, *, presigned: bool) -> list[str]:
         encoded.append((_uri_encode(decoded_key, "-_.~"), _uri_encode(unquote_plus(value), "-_.~")))
         raw.append((key, value))
     primary = "&".join(f"{k}={v}" for k, v in sorted(encoded))
+    yield primary
     alternate = "&".join(f"{k}={v}" for k, v in sorted(raw))
-    return [primary] if alternate == primary else [primary, alternate]
+    if alternate != primary:
+        yield alternate
 
 
 def canonical_headers(request: HttpRequest, signed_headers: tuple[str, ...]) -> str:
@@ -633,9 +640,14 @@ def canonical_requests(request: HttpRequest, info: SignatureInfo, payload_hash: 
     tail += "\n" + payload_hash
     uris = canonical_uris(request.path, info.service)
     queries = canonical_query_strings(request.query_string, presigned=info.presigned)
-    for uri in uris:
-        for query in queries:
-            yield f"{head}\n{uri}\n{query}\n{tail}"
+    first_uri, first_query = next(uris), next(queries)
+    yield f"{head}\n{first_uri}\n{first_query}\n{tail}"
+    # Alternate spellings are built only when the primary one did not match.
+    all_queries = [first_query, *queries]
+    for uri in (first_uri, *uris):
+        for query in all_queries:
+            if uri is not first_uri or query is not first_query:
+                yield f"{head}\n{uri}\n{query}\n{tail}"
 
 
 # --------------------------------------------------------------------------- verification

@@ -40,6 +40,26 @@ class HttpRequest:
             result.setdefault(name, []).append(value)
         return result
 
+    @cached_property
+    def form(self) -> list[tuple[str, str]]:
+        """The query protocol's fields, parsed once: the query string's, then the body's (a
+        form-encoded body; later fields win when a name repeats)."""
+        fields = parse_qsl(self.query_string, keep_blank_values=True) if self.query_string else []
+        if self.body:
+            try:
+                text = self.body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = self.body.decode("latin-1")
+            fields += parse_qsl(text, keep_blank_values=True)
+        return fields
+
+    def form_value(self, name: str) -> str | None:
+        value = None
+        for key, field_value in self.form:
+            if key == name:
+                value = field_value
+        return value
+
     @property
     def host(self) -> str:
         return self.headers.get("host", "")

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, Shape
 
@@ -22,14 +21,7 @@ Node = dict[Any, Any]
 
 def form_fields(request: HttpRequest) -> list[tuple[str, str]]:
     """The request's fields: the query string, then the form-encoded body (which wins)."""
-    fields = parse_qsl(request.query_string, keep_blank_values=True)
-    if request.body:
-        try:
-            text = request.body.decode("utf-8")
-        except UnicodeDecodeError:
-            text = request.body.decode("latin-1")
-        fields += parse_qsl(text, keep_blank_values=True)
-    return fields
+    return request.form
 
 
 def field_tree(fields: list[tuple[str, str]]) -> Node:
