@@ -4,6 +4,7 @@ and the provider registry. Built once by ``mamori serve`` and by tests."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from mamori.clock import Clock
@@ -52,6 +53,11 @@ class Runtime:
 
     def start(self) -> None:
         self.journal.start()
+        self.scheduler.every(
+            "iam: record access key last use",
+            timedelta(seconds=60),
+            lambda now: self.credentials.flush_usage(),
+        )
 
     def reset(self) -> None:
         """Wipe all state (``/_mamori/reset``) and seed the default account again."""
@@ -63,6 +69,10 @@ class Runtime:
 
     def close(self) -> None:
         try:
+            try:
+                self.credentials.flush_usage()
+            except Exception:
+                log.exception("could not record access keys' last use")
             self.journal.close()
         finally:
             self.store.close()

@@ -273,6 +273,14 @@ class Gateway:
                     raise AuthFailure("expired_token", "expired session token")
             elif info.session_token:
                 raise AuthFailure("invalid_token", "session token given for a long-term key")
+            else:
+                self.runtime.credentials.record_use(
+                    credential.access_key_id,
+                    self.runtime.clock.now(),
+                    info.region,
+                    route.service.metadata.get("signingName")
+                    or route.service.metadata["endpointPrefix"],
+                )
             return credential.principal, info.region
         except AuthFailure as failure:
             raise auth_error(failure, route.service, route.protocol) from None

@@ -42,6 +42,11 @@ access_keys = Table(
     Column("status", String(16), nullable=False, default="Active"),
     Column("created", UtcDateTime(), nullable=False),
     Column("expires", UtcDateTime()),
+    # When the key last authenticated a request, where and to which service (IAM's
+    # GetAccessKeyLastUsed and the credential report). Written in batches, not per request.
+    Column("last_used", UtcDateTime()),
+    Column("last_used_region", String(64)),
+    Column("last_used_service", String(64)),
 )
 
 accounts = Table(
@@ -81,6 +86,7 @@ class CredentialDirectory:
     def __init__(self, store) -> None:
         self.store = store
         self._cache: dict[str, tuple[float, Credential | None]] = {}
+        self._usage: dict[str, tuple[datetime, str, str]] = {}
         self._lock = threading.Lock()
 
     def _seal_context(self, access_key_id: str) -> bytes:
@@ -183,6 +189,50 @@ class CredentialDirectory:
         conn.execute(delete(sessions).where(sessions.c.access_key_id == access_key_id))
         self.invalidate(access_key_id)
 
+    # Last use of long-term keys: recorded in memory on every authenticated request, written to
+    # the store by a periodic job (and before anything reads it), so the hot path never writes.
+
+    def record_use(self, access_key_id: str, when: datetime, region: str, service: str) -> None:
+        self._usage[access_key_id] = (when, region, service)
+
+    def flush_usage(self) -> int:
+        with self._lock:
+            pending, self._usage = self._usage, {}
+        if not pending:
+            return 0
+        try:
+            with self.store.begin() as conn:
+                for access_key_id, (when, region, service) in pending.items():
+                    conn.execute(
+                        update(access_keys)
+                        .where(
+                            access_keys.c.access_key_id == access_key_id,
+                            access_keys.c.session_token_hash.is_(None),
+                        )
+                        .values(last_used=when, last_used_region=region, last_used_service=service)
+                    )
+        except Exception:
+            with self._lock:  # keep what could not be written, unless newer uses replaced it
+                for access_key_id, use in pending.items():
+                    self._usage.setdefault(access_key_id, use)
+            raise
+        return len(pending)
+
+    def last_use(self, conn, access_key_id: str) -> tuple[datetime, str, str] | None:
+        pending = self._usage.get(access_key_id)
+        if pending is not None:
+            return pending
+        row = conn.execute(
+            select(
+                access_keys.c.last_used,
+                access_keys.c.last_used_region,
+                access_keys.c.last_used_service,
+            ).where(access_keys.c.access_key_id == access_key_id)
+        ).first()
+        if row is None or row.last_used is None:
+            return None
+        return row.last_used, row.last_used_region, row.last_used_service
+
     def keys_of(self, conn, account_id: str, principal_id: str) -> list[dict]:
         """Access keys (metadata, no secrets) of one principal, oldest first."""
         rows = conn.execute(
@@ -191,6 +241,9 @@ class CredentialDirectory:
                 access_keys.c.status,
                 access_keys.c.created,
                 access_keys.c.user_name,
+                access_keys.c.last_used,
+                access_keys.c.last_used_region,
+                access_keys.c.last_used_service,
             )
             .where(
                 access_keys.c.account_id == account_id,
@@ -199,7 +252,12 @@ class CredentialDirectory:
             )
             .order_by(access_keys.c.created, access_keys.c.access_key_id)
         ).all()
-        return [row._asdict() for row in rows]
+        keys = [row._asdict() for row in rows]
+        for key in keys:
+            pending = self._usage.get(key["access_key_id"])
+            if pending is not None:
+                key["last_used"], key["last_used_region"], key["last_used_service"] = pending
+        return keys
 
     def rename_principal(self, conn, account_id: str, principal_id: str, arn: str, name: str):
         conn.execute(

@@ -215,7 +215,19 @@ class UserOps(IamBase):
             raise AwsError(
                 "AccessDenied", "Access key does not exist or does not belong to you.", status=403
             )
-        result = {"AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"}}
+        with self._read(ctx) as iam:
+            use = self.runtime.credentials.last_use(iam.conn, access_key_id)
+        if use is None:
+            result = {"AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"}}
+        else:
+            when, region, service = use
+            result = {
+                "AccessKeyLastUsed": {
+                    "LastUsedDate": when,
+                    "ServiceName": service,
+                    "Region": region,
+                }
+            }
         if row.user_name:
             result["UserName"] = row.user_name
         return result
