@@ -53,7 +53,7 @@ class Scheduler:
                     log.exception("scheduled job %s failed", job.name)
                 ran += 1
                 # A job that fell behind (time travel) runs once, then resumes its cadence.
-                job.next_run = max(job.next_run + job.interval, now + timedelta(microseconds=1))
+                job.next_run += job.interval
                 if job.next_run <= now:
                     job.next_run = now + job.interval
         return ran
