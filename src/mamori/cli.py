@@ -95,9 +95,9 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from mamori.services.registry import Registry
+    from mamori.services.registry import coverage
 
-    rows = Registry(runtime=None).coverage()
+    rows = coverage()
     if args.json:
         print(json.dumps([r.__dict__ for r in rows], indent=2))
         return 0

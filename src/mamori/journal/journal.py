@@ -29,7 +29,10 @@ read:
 
 * **SQLite** serializes writers: a ``seq`` is allocated inside the write transaction, which holds
   the database's single write lock until it commits, so commit order is ``seq`` order and every
-  visible row is safe.
+  visible row is safe. (The writer thread allocates a batch's seqs itself: it reads the last one
+  once, under that lock, and inserts every row with its seq in one ``executemany``;
+  :meth:`Journal.append_in` lets SQLite allocate it. Neither uses ``RETURNING``, which SQLAlchemy
+  can only run one row at a time on SQLite.)
 * **PostgreSQL** allocates ``seq`` from a sequence before commit, and transactions commit in any
   order. mamori makes every journal insert take a *shared* transaction-level advisory lock
   *before* its ``nextval`` (the column default is a function doing both, in that order; see
@@ -57,6 +60,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import sqlite3
 import threading
 import time
 import uuid
@@ -72,10 +77,16 @@ from mamori.store.engine import Store
 from mamori.store.schema import (
     JOURNAL_LOCK_KEYS,
     JOURNAL_SEQUENCE,
+    OBSOLETE_JOURNAL_INDEXES,
     dumps,
     journal_resources_table,
     journal_table,
 )
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a dependency; the standard library is the fallback
+    orjson = None
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +117,73 @@ def _parse_time(value: Any) -> datetime | None:
     return None
 
 
+def _stored_time(when: datetime) -> str:
+    """``when`` as the journal's SQLite column stores it (what SQLAlchemy's ``DateTime`` writes
+    for :class:`~mamori.store.schema.UtcDateTime`): naive UTC, fixed width, sorts in time order."""
+    t = when.astimezone(UTC)
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d} "
+        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}"
+    )
+
+
+# eventTime string -> (SQLite column text, aware UTC datetime). The gateway writes whole seconds,
+# so consecutive records mostly share one eventTime: parsing it once per distinct value keeps
+# datetime parsing off the per-record cost. Bounded; races between threads only cost a recompute.
+_TIME_CACHE: dict[str, tuple[str, datetime]] = {}
+_TIME_CACHE_MAX = 4096
+
+
+def _event_time(record: dict) -> tuple[str, datetime]:
+    value = record.get("eventTime")
+    if type(value) is str:
+        hit = _TIME_CACHE.get(value)
+        if hit is not None:
+            return hit
+    when = _parse_time(value)
+    if when is None:
+        when = datetime.now(UTC).replace(microsecond=0)
+        value = record["eventTime"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = (_stored_time(when), when.astimezone(UTC))
+    if type(value) is str:
+        if len(_TIME_CACHE) >= _TIME_CACHE_MAX:
+            _TIME_CACHE.clear()
+        _TIME_CACHE[value] = result
+    return result
+
+
+if orjson is not None:
+    _ORJSON_OPTS = orjson.OPT_NON_STR_KEYS
+
+    def _dumps(record: dict) -> str:
+        try:
+            return orjson.dumps(record, default=str, option=_ORJSON_OPTS).decode()
+        except TypeError:  # e.g. an int beyond 64 bits: the standard library copes
+            return dumps(record)
+
+else:  # pragma: no cover - orjson is a dependency; kept working without it
+    _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+    _dumps = _JSON.encode
+
+
+def new_event_id() -> str:
+    """A random eventID that sorts by creation time: a version 7 UUID (RFC 9562: 48 bits of Unix
+    milliseconds, then 74 random bits). Journal rows are indexed by eventID (it is unique), and
+    uuid4's random order makes every insert touch a different page of that index once the
+    journal is large, which costs the writer more than everything else; ids that grow with time
+    keep those inserts at the end of the index."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (millis & 0xFFFF_FFFF_FFFF) << 80
+        | 0x7 << 76
+        | (rand >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | rand & 0x3FFF_FFFF_FFFF_FFFF
+    )
+    return str(uuid.UUID(int=value))
+
+
 def _username(identity: dict) -> str | None:
     name = identity.get("userName")
     if name:
@@ -120,47 +198,86 @@ def _username(identity: dict) -> str | None:
     return None
 
 
+#: The journal's columns in the order of the tuples :func:`_prepare` returns (``seq`` excluded).
+COLUMNS = (
+    "event_id",
+    "event_time",
+    "account_id",
+    "region",
+    "event_source",
+    "event_name",
+    "read_only",
+    "username",
+    "access_key_id",
+    "error_code",
+    "record",
+)
+
+
+class _Row(NamedTuple):
+    values: tuple  # COLUMNS, event_time as the SQLite column text
+    when: datetime  # event_time as an aware datetime (PostgreSQL binds this)
+    resources: list[tuple[str, str]]
+
+
+def _prepare(record: dict) -> _Row:
+    """The journal row of a CloudTrail record (fills a missing eventID and eventTime in it)."""
+    event_id = record.get("eventID")
+    if not event_id:
+        event_id = record["eventID"] = new_event_id()
+    stored, when = _event_time(record)
+    identity = record.get("userIdentity")
+    if isinstance(identity, dict):
+        username = _username(identity)
+        access_key_id = identity.get("accessKeyId")
+    else:
+        username = access_key_id = None
+    read_only = record.get("readOnly")
+    if read_only is not None:
+        read_only = read_only.lower() == "true" if isinstance(read_only, str) else bool(read_only)
+    resources: list[tuple[str, str]] = []
+    listed = record.get("resources")
+    if listed:
+        for res in listed:
+            if not isinstance(res, dict):
+                continue
+            name = res.get("ARN") or res.get("resourceName") or res.get("ResourceName")
+            kind = res.get("type") or res.get("ResourceType") or ""
+            if not name and not kind:
+                continue
+            pair = (str(kind), str(name or ""))
+            if pair not in resources:
+                resources.append(pair)
+    values = (
+        str(event_id),
+        stored,
+        record.get("recipientAccountId"),
+        record.get("awsRegion"),
+        record.get("eventSource"),
+        record.get("eventName"),
+        read_only,
+        username,
+        access_key_id,
+        record.get("errorCode"),
+        _dumps(record),
+    )
+    return _Row(values, when, resources)
+
+
+def _row_dict(row: _Row) -> dict[str, Any]:
+    values = dict(zip(COLUMNS, row.values, strict=True))
+    values["event_time"] = row.when
+    return values
+
+
 def prepare(record: dict) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The journal row and (resource_type, resource_name) pairs for a CloudTrail record.
 
-    Fills in a missing ``eventID`` (uuid4) and ``eventTime`` (now, ISO-8601 ``Z``) in ``record``.
+    Fills in a missing ``eventID`` (:func:`new_event_id`) and ``eventTime`` (now, ISO-8601
+    ``Z``) in ``record``.
     """
-    event_id = record.get("eventID")
-    if not event_id:
-        event_id = record["eventID"] = str(uuid.uuid4())
-    event_time = _parse_time(record.get("eventTime"))
-    if event_time is None:
-        event_time = datetime.now(UTC).replace(microsecond=0)
-        record["eventTime"] = event_time.strftime("%Y-%m-%dT%H:%M:%SZ")
-    identity = record.get("userIdentity") or {}
-    read_only = record.get("readOnly")
-    if isinstance(read_only, str):
-        read_only = read_only.lower() == "true"
-    row = {
-        "event_id": str(event_id),
-        "event_time": event_time,
-        "account_id": record.get("recipientAccountId"),
-        "region": record.get("awsRegion"),
-        "event_source": record.get("eventSource"),
-        "event_name": record.get("eventName"),
-        "read_only": None if read_only is None else bool(read_only),
-        "username": _username(identity) if isinstance(identity, dict) else None,
-        "access_key_id": identity.get("accessKeyId") if isinstance(identity, dict) else None,
-        "error_code": record.get("errorCode"),
-        "record": dumps(record),
-    }
-    resources: list[tuple[str, str]] = []
-    for res in record.get("resources") or ():
-        if not isinstance(res, dict):
-            continue
-        name = res.get("ARN") or res.get("resourceName") or res.get("ResourceName")
-        kind = res.get("type") or res.get("ResourceType") or ""
-        if not name and not kind:
-            continue
-        pair = (str(kind), str(name or ""))
-        if pair not in resources:
-            resources.append(pair)
-    return row, resources
+    row = _prepare(record)
+    return _row_dict(row), row.resources
 
 
 def _resource_rows(seq: int, row: dict, resources: list[tuple[str, str]]) -> list[dict]:
@@ -175,6 +292,57 @@ def _resource_rows(seq: int, row: dict, resources: list[tuple[str, str]]) -> lis
         }
         for kind, name in resources
     ]
+
+
+# SQLite: plain DBAPI statements with positional tuples, run on the connection's sqlite3 handle
+# (no RETURNING: that makes SQLAlchemy run one statement per row).
+_SQLITE_INSERT = f"INSERT INTO journal (seq, {', '.join(COLUMNS)}) VALUES (?{', ?' * len(COLUMNS)})"
+_SQLITE_INSERT_AUTO = (
+    f"INSERT INTO journal ({', '.join(COLUMNS)}) VALUES (?{', ?' * (len(COLUMNS) - 1)})"
+)
+_SQLITE_INSERT_RESOURCES = (
+    "INSERT INTO journal_resources "
+    "(seq, resource_type, resource_name, account_id, region, event_time) VALUES (?, ?, ?, ?, ?, ?)"
+)
+# The last seq ever allocated (AUTOINCREMENT keeps it in sqlite_sequence, even after a reset).
+_SQLITE_LAST_SEQ = (
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'journal'), 0), "
+    "coalesce((SELECT max(seq) FROM journal), 0))"
+)
+
+
+def _sqlite_resource_rows(seq: int, row: _Row) -> list[tuple]:
+    v = row.values
+    return [(seq, kind, name, v[2], v[3], v[1]) for kind, name in row.resources]
+
+
+def _sqlite_error(exc: sqlite3.Error, statement: str) -> sa.exc.DBAPIError:
+    """The SQLAlchemy exception SQLAlchemy itself would have raised for ``exc``."""
+    return sa.exc.DBAPIError.instance(statement, None, exc, sqlite3.Error)
+
+
+def _drop_obsolete_indexes(store: Store) -> None:
+    """Drop journal indexes an earlier mamori created (see :mod:`mamori.store.schema`): each one
+    costs every insert. One catalog query when there are none."""
+    names = list(OBSOLETE_JOURNAL_INDEXES)
+    if store.dialect == "postgresql":
+        query = sa.text(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = 'journal' AND indexname IN :names"
+        ).bindparams(sa.bindparam("names", expanding=True))
+    else:
+        query = sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'journal' "
+            "AND name IN :names"
+        ).bindparams(sa.bindparam("names", expanding=True))
+    with store.connect() as conn:
+        present = list(conn.execute(query, {"names": names}).scalars())
+    if not present:
+        return
+    with store.begin() as conn:
+        for name in present:
+            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
+    log.warning("journal: dropped obsolete indexes %s", ", ".join(present))
 
 
 class _PgHorizon:
@@ -267,6 +435,10 @@ class Journal:
             _jc.event_id, _jc.seq, sort_by_parameter_order=True
         )
         self._insert_resources = journal_resources_table.insert()
+        try:  # the journal works with them, only slower; an outage is the probe's to report
+            _drop_obsolete_indexes(store)
+        except Exception as exc:
+            log.warning("journal: could not drop obsolete indexes: %s", exc)
         store.add_failure_listener(self._on_store_failure)
 
     # -- health ----------------------------------------------------------------------------------
@@ -313,16 +485,34 @@ class Journal:
         Returns the record's ``seq``. A store failure raises the 503 AwsError (and fails the
         journal closed until a probe succeeds); a duplicate ``eventID`` raises IntegrityError.
         """
-        row, resources = prepare(record)
+        row = _prepare(record)
         try:
-            seq = conn.execute(self._insert_one, row).scalar_one()
-            if resources:
-                conn.execute(self._insert_resources, _resource_rows(seq, row, resources))
+            if not self._pg and conn.in_transaction():
+                return self._insert_one_sqlite(conn, row)
+            values = _row_dict(row)
+            seq = conn.execute(self._insert_one, values).scalar_one()
+            if row.resources:
+                conn.execute(self._insert_resources, _resource_rows(seq, values, row.resources))
         except sa.exc.IntegrityError:
             raise
         except sa.exc.DBAPIError as exc:
             self._on_store_failure(exc)
             raise _unavailable() from exc
+        return seq
+
+    @staticmethod
+    def _insert_one_sqlite(conn: Connection, row: _Row) -> int:
+        """One row through the sqlite3 handle, inside ``conn``'s (already begun) transaction;
+        the seq is the rowid SQLite allocated (no RETURNING)."""
+        raw = conn.connection.driver_connection
+        statement = _SQLITE_INSERT_AUTO
+        try:
+            seq = raw.execute(statement, row.values).lastrowid
+            if row.resources:
+                statement = _SQLITE_INSERT_RESOURCES
+                raw.executemany(statement, _sqlite_resource_rows(seq, row))
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, statement) from exc
         return seq
 
     def append(self, record: dict) -> None:
@@ -346,12 +536,14 @@ class Journal:
 
     def _write_batch(self, batch: list[tuple[dict, float]]) -> bool:
         """Write one batch in one transaction. True when it is durable (or had to be dropped)."""
-        rows: list[tuple[dict, list[tuple[str, str]]]] = []
+        rows: list[_Row] = []
         for record, _ in batch:
             try:
-                rows.append(prepare(record))
+                rows.append(_prepare(record))
             except Exception:
                 log.exception("journal: dropping a record that cannot be serialized")
+        if not rows:
+            return True
         try:
             with self.store.begin() as conn:
                 self._insert_rows(conn, rows)
@@ -362,24 +554,51 @@ class Journal:
             return False
         return True
 
-    def _insert_rows(self, conn: Connection, rows: list[tuple[dict, list]]) -> None:
-        if not rows:
+    def _insert_rows(self, conn: Connection, rows: list[_Row]) -> None:
+        if not self._pg:
+            self._insert_rows_sqlite(conn, rows)
             return
-        if self._pg:  # a writer stuck on a lock should fail (and be retried), not hang
-            conn.exec_driver_sql(
-                "SELECT set_config('lock_timeout', '2s', true), "
-                "set_config('statement_timeout', '30s', true)"
-            )
-        result = conn.execute(self._insert_many, [row for row, _ in rows])
+        # a writer stuck on a lock should fail (and be retried), not hang
+        conn.exec_driver_sql(
+            "SELECT set_config('lock_timeout', '2s', true), "
+            "set_config('statement_timeout', '30s', true)"
+        )
+        values = [_row_dict(row) for row in rows]
+        result = conn.execute(self._insert_many, values)
         seqs = dict(result.all())
         res_rows = []
-        for row, resources in rows:
-            if resources:
-                res_rows.extend(_resource_rows(seqs[row["event_id"]], row, resources))
+        for row, row_values in zip(rows, values, strict=True):
+            if row.resources:
+                seq = seqs[row_values["event_id"]]
+                res_rows.extend(_resource_rows(seq, row_values, row.resources))
         if res_rows:
             conn.execute(self._insert_resources, res_rows)
 
-    def _write_one_by_one(self, rows: list[tuple[dict, list]]) -> bool:
+    @staticmethod
+    def _insert_rows_sqlite(conn: Connection, rows: list[_Row]) -> None:
+        """One ``executemany`` with explicit seqs. ``conn`` is a :meth:`Store.begin` transaction
+        (``BEGIN IMMEDIATE``): it holds SQLite's write lock, so nobody else can allocate a seq
+        between reading the last one and committing ours."""
+        raw = conn.connection.driver_connection
+        statement = _SQLITE_LAST_SEQ
+        try:
+            seq = raw.execute(statement).fetchone()[0]
+            params = []
+            res_rows: list[tuple] = []
+            for row in rows:
+                seq += 1
+                params.append((seq, *row.values))
+                if row.resources:
+                    res_rows.extend(_sqlite_resource_rows(seq, row))
+            statement = _SQLITE_INSERT
+            raw.executemany(statement, params)
+            if res_rows:
+                statement = _SQLITE_INSERT_RESOURCES
+                raw.executemany(statement, res_rows)
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, statement) from exc
+
+    def _write_one_by_one(self, rows: list[_Row]) -> bool:
         """A batch hit a unique violation (a duplicate eventID): write records one at a time and
         drop the duplicates, so one bad record cannot block the journal."""
         for row in rows:
@@ -387,9 +606,7 @@ class Journal:
                 with self.store.begin() as conn:
                     self._insert_rows(conn, [row])
             except sa.exc.IntegrityError:
-                log.error(
-                    "journal: dropping a record with duplicate eventID %s", row[0]["event_id"]
-                )
+                log.error("journal: dropping a record with duplicate eventID %s", row.values[0])
             except Exception as exc:
                 self._set_failed(exc)
                 return False  # the whole batch is retried; written ones are duplicates then

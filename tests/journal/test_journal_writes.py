@@ -1,0 +1,190 @@
+"""How journal rows are written: seqs allocated by the writer, columns as SQLAlchemy would store
+them, resources of batched records, serialization fallbacks, event ids (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from mamori.errors import AwsError
+from mamori.journal import Journal, new_event_id, prepare
+from mamori.store import Store
+from mamori.store.schema import (
+    OBSOLETE_JOURNAL_INDEXES,
+    journal_resources_table,
+    journal_table,
+)
+
+from .records import record
+
+_j = journal_table.c
+_r = journal_resources_table.c
+
+
+def test_batches_and_append_in_interleave_with_unique_increasing_seqs(store, journal):
+    expected = []
+    for round_ in range(3):
+        batch = [record() for _ in range(5 + round_)]
+        for rec in batch:
+            journal.append(rec)
+        journal.flush()
+        expected += [r["eventID"] for r in batch]
+        with store.begin() as conn:
+            rec = record("CreateKey", read_only=False)
+            journal.append_in(conn, rec)
+            expected.append(rec["eventID"])
+    entries = journal.read(limit=100)
+    assert [e.record["eventID"] for e in entries] == expected
+    seqs = [e.seq for e in entries]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_batch_seqs_are_never_reused_after_reset(store, journal):
+    journal.append(record())
+    journal.flush()
+    first = journal.last_seq()
+    store.reset()
+    rec = record()
+    journal.append(rec)
+    journal.flush()
+    entries = journal.read()
+    assert [e.record["eventID"] for e in entries] == [rec["eventID"]]
+    assert entries[0].seq > first
+    with store.begin() as conn:
+        assert journal.append_in(conn, record()) > entries[0].seq
+
+
+def test_resources_of_batched_records_get_their_records_seq(store, journal):
+    recs = []
+    for i in range(6):
+        extra = {}
+        if i % 2:
+            extra["resources"] = [
+                {"ARN": f"arn:aws:kms:us-east-1:000000000000:key/k{i}", "type": "AWS::KMS::Key"},
+                {
+                    "ARN": f"arn:aws:kms:us-east-1:000000000000:alias/a{i}",
+                    "type": "AWS::KMS::Alias",
+                },
+            ]
+        recs.append(record(**extra))
+    for rec in recs:
+        journal.append(rec)
+    journal.flush()
+    with store.connect() as conn:
+        seqs = dict(conn.execute(sa.select(_j.event_id, _j.seq)).all())
+        times = dict(conn.execute(sa.select(_j.seq, _j.event_time)).all())
+        res = conn.execute(sa.select(_r.seq, _r.resource_name, _r.event_time)).all()
+    expected = {(seqs[rec["eventID"]], r["ARN"]) for rec in recs for r in rec.get("resources", [])}
+    assert {(row.seq, row.resource_name) for row in res} == expected
+    assert all(row.event_time == times[row.seq] for row in res)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("2024-05-01T12:34:56Z", datetime(2024, 5, 1, 12, 34, 56, tzinfo=UTC)),
+        ("2024-05-01T14:34:56+02:00", datetime(2024, 5, 1, 12, 34, 56, tzinfo=UTC)),
+        ("2024-05-01T12:34:56.250000", datetime(2024, 5, 1, 12, 34, 56, 250000, tzinfo=UTC)),
+        (
+            datetime(2024, 5, 1, 7, 34, 56, tzinfo=timezone(timedelta(hours=-5))),
+            datetime(2024, 5, 1, 12, 34, 56, tzinfo=UTC),
+        ),
+    ],
+)
+def test_event_time_is_stored_as_sqlalchemy_reads_it(store, journal, given, stored):
+    batched, direct = record(eventTime=given), record(eventTime=given)
+    journal.append(batched)
+    journal.flush()
+    with store.begin() as conn:
+        journal.append_in(conn, direct)
+    with store.connect() as conn:
+        rows = conn.execute(sa.select(_j.event_time).order_by(_j.seq)).scalars().all()
+        # the range queries LookupEvents runs compare against SQLAlchemy-bound datetimes
+        hits = conn.execute(
+            sa.select(sa.func.count()).where(
+                _j.event_time >= stored, _j.event_time <= stored + timedelta(microseconds=1)
+            )
+        ).scalar()
+    assert rows == [stored, stored] and hits == 2
+
+
+def test_a_bad_event_time_is_replaced_by_now(store, journal):
+    rec = record(eventTime="yesterday-ish")
+    journal.append(rec)
+    journal.flush()
+    entry = journal.read()[-1]
+    assert entry.record["eventTime"] == rec["eventTime"] != "yesterday-ish"
+    when = datetime.strptime(rec["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert abs(when - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_records_json_cannot_hold_natively_are_still_written(store, journal):
+    huge = record(requestParameters={"n": 2**70, 3: "int key", "when": datetime(2024, 1, 1)})
+    journal.append(huge)
+    journal.flush()
+    params = journal.read()[-1].record["requestParameters"]
+    assert params["n"] == 2**70 and params["3"] == "int key"
+    assert params["when"].startswith("2024-01-01")
+
+
+def test_prepare_is_compact_and_complete():
+    rec = record(errorCode="AccessDenied")
+    row, resources = prepare(rec)
+    assert row["record"].startswith('{"eventVersion":"1.09","userIdentity":{"type":"IAMUser"')
+    assert set(row) == {c.name for c in journal_table.c} - {"seq"}
+    assert row["error_code"] == "AccessDenied" and resources == []
+
+
+def test_new_event_ids_are_v7_uuids_that_sort_by_time():
+    ids = [new_event_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    millis = [u.int >> 80 for u in parsed]
+    assert millis == sorted(millis)
+    now = datetime.now(UTC).timestamp() * 1000
+    assert abs(millis[-1] - now) < 60_000
+    assert prepare({})[0]["event_id"][14] == "7"  # a missing eventID gets one too
+
+
+def test_append_in_store_failure_fails_closed(store):
+    """A store-level error on the insert itself (not on BEGIN): 503, and the journal refuses."""
+    journal = Journal(store, probe_interval=None)
+    conn, tx = store.open_write()
+    try:
+        if store.dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+        else:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        with pytest.raises(AwsError) as info:
+            journal.append_in(conn, record("CreateKey", read_only=False))
+    finally:
+        tx.rollback()
+        if store.dialect == "sqlite":  # outside any transaction, as the pool returns it
+            conn.connection.driver_connection.execute("PRAGMA query_only = OFF")
+        conn.close()
+    assert info.value.status == 503
+    assert isinstance(info.value.__cause__, sa.exc.DBAPIError)
+    assert not journal.healthy
+    journal.close()
+
+
+def test_obsolete_indexes_are_dropped(store_url, data_dir, master_key):
+    store = Store(data_dir, store_url, master_key=master_key)
+    try:
+        with store.begin() as conn:
+            for name, cols in zip(
+                OBSOLETE_JOURNAL_INDEXES,
+                ["event_time", "account_id, region, event_time, seq", "read_only"],
+                strict=True,
+            ):
+                conn.exec_driver_sql(f"CREATE INDEX {name} ON journal ({cols})")
+        Journal(store).close()
+        names = {ix["name"] for ix in sa.inspect(store.engine).get_indexes("journal")}
+        assert names.isdisjoint(OBSOLETE_JOURNAL_INDEXES)
+        assert "ix_journal_acct_time_ro" in names
+    finally:
+        store.close()
