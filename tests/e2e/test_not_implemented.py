@@ -11,7 +11,7 @@ CASES = [
     ("sns", "list_topics", {}),  # query
     ("cloudwatch", "list_dashboards", {}),  # smithy-rpc-v2-cbor
     ("guardduty", "list_detectors", {}),  # rest-json
-    ("s3", "list_buckets", {}),  # rest-xml
+    ("s3", "get_bucket_inventory_configuration", {"Bucket": "b", "Id": "i"}),  # rest-xml
 ]
 
 
