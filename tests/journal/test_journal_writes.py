@@ -188,3 +188,19 @@ def test_obsolete_indexes_are_dropped(store_url, data_dir, master_key):
         assert "ix_journal_acct_time_ro" in names
     finally:
         store.close()
+
+
+def test_username_column_for_every_identity_type():
+    from mamori.journal.journal import _username
+
+    assert _username({"type": "IAMUser", "userName": "alice"}) == "alice"
+    assert _username({"type": "Root"}) == "root"
+    assert (
+        _username({"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/Role/session"})
+        == "session"
+    )
+    assert (
+        _username({"type": "FederatedUser", "arn": "arn:aws:sts::1:federated-user/partner"})
+        == "partner"
+    )
+    assert _username({"type": "Unknown"}) is None

@@ -8,18 +8,23 @@ so no secret reaches the journal.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import OperationModel, Shape
 
-from mamori.iam.principals import Principal
+from mamori.iam.principals import Principal, Session
+from mamori.journal import new_event_id
 
 EVENT_VERSION = "1.11"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 # Credential parts the models do not mark sensitive: a session token never reaches the journal.
 ALWAYS_HIDDEN = frozenset({"SessionToken"})
+# Global services whose events CloudTrail records in us-east-1, whatever region the request was
+# signed for (by endpoint prefix). STS is regional: mamori's one endpoint acts as the regional
+# endpoint of the signing region, so its events keep that region.
+GLOBAL_SERVICES = frozenset({"iam", "cloudfront", "route53", "organizations"})
+GLOBAL_REGION = "us-east-1"
 
 # Operations that only read, besides the Get*/List*/Describe*-style prefixes. CloudTrail marks
 # cryptographic KMS calls read-only too.
@@ -112,24 +117,111 @@ def redact(value: Any, shape: Shape | None, depth: int = 0) -> Any:
         return {k: redact(v, shape.value, depth + 1) for k, v in value.items()}
     if type_name == "blob":
         return None
-    if type_name == "timestamp" and isinstance(value, datetime):
-        return value.strftime("%b %d, %Y, %I:%M:%S %p")
+    if type_name == "timestamp":
+        when = _timestamp(value)
+        return _trail_time(when) if when is not None else value
     return value
 
 
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-":
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _trail_time(when: datetime) -> str:
+    """A timestamp inside requestParameters/responseElements as CloudTrail writes it, in UTC:
+    ``Nov 3, 2026, 7:05:09 PM``."""
+    t = when.astimezone(UTC)
+    hour = t.hour % 12 or 12
+    month = _MONTHS[t.month - 1]
+    return f"{month} {t.day}, {t.year}, {hour}:{t:%M:%S} {'PM' if t.hour >= 12 else 'AM'}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _session_issuer(principal: Principal, session: Session) -> dict[str, Any]:
+    """sessionContext.sessionIssuer: the role of an assumed-role session, the IAM user (or root)
+    behind a federated user; empty for an IAM user's or root's own session credentials."""
+    arn = session.role_arn
+    if not arn:
+        return {}
+    if principal.type == "AssumedRole":
+        return {
+            "type": "Role",
+            "principalId": principal.principal_id.split(":", 1)[0],
+            "arn": arn,
+            "accountId": _arn_account(arn) or principal.account_id,
+            "userName": arn.rsplit("/", 1)[-1],
+        }
+    if arn.endswith(":root"):
+        account = _arn_account(arn) or principal.account_id
+        return {"type": "Root", "principalId": account, "arn": arn, "accountId": account}
+    # An IAM user's principalId (AIDA...) is not among a session's facts: left out.
+    return {
+        "type": "IAMUser",
+        "arn": arn,
+        "accountId": _arn_account(arn) or principal.account_id,
+        "userName": principal.user_name or arn.rsplit("/", 1)[-1],
+    }
+
+
+def _arn_account(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and parts[4] else None
+
+
+def session_context(principal: Principal, session: Session) -> dict[str, Any]:
+    """userIdentity.sessionContext of a call made with temporary credentials (AWS's layout)."""
+    web: dict[str, Any] = {}
+    if session.federated_provider:
+        web = {"federatedProvider": session.federated_provider, "attributes": {}}
+    context: dict[str, Any] = {
+        "sessionIssuer": _session_issuer(principal, session),
+        "webIdFederationData": web,
+        "attributes": {
+            "creationDate": _iso(session.issued),
+            "mfaAuthenticated": "true" if session.mfa_authenticated else "false",
+        },
+    }
+    if session.source_identity:
+        context["sourceIdentity"] = session.source_identity
+    return context
+
+
 def user_identity(principal: Principal) -> dict[str, Any]:
+    """CloudTrail's userIdentity for each identity type: Root, IAMUser, AssumedRole and
+    FederatedUser (with ``sessionContext`` when the call used temporary credentials),
+    AWSAccount (anonymous), Unknown (authentication failed)."""
+    if principal.type == "Anonymous":
+        return {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
     identity: dict[str, Any] = {
         "type": principal.type,
         "principalId": principal.principal_id,
-        "arn": principal.arn,
-        "accountId": principal.account_id,
     }
-    if principal.type == "Anonymous":
-        return {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
+    if principal.arn:
+        identity["arn"] = principal.arn
+    identity["accountId"] = principal.account_id
     if principal.access_key_id:
         identity["accessKeyId"] = principal.access_key_id
-    if principal.user_name:
+    # Only IAM users carry a top-level userName; an assumed role's or a federated user's name is
+    # in its ARN, and the role's or federating user's in sessionContext.sessionIssuer.
+    if principal.user_name and principal.type not in ("AssumedRole", "FederatedUser"):
         identity["userName"] = principal.user_name
+    session = principal.session
+    if session is not None:
+        identity["sessionContext"] = session_context(principal, session)
     return identity
 
 
@@ -156,11 +248,17 @@ def build_record(
     tls: bool,
     unrouted_source: str = "unknown",
     unrouted_name: str = "Unknown",
+    host: str | None = None,
 ) -> dict[str, Any]:
     """The record of one call; ``operation`` is None when no operation could be identified
     (the source and name then come from what the request claimed)."""
     name = operation.name if operation is not None else unrouted_name
     read_only = is_read_only(name)
+    if (
+        operation is not None
+        and operation.service_model.metadata.get("endpointPrefix") in GLOBAL_SERVICES
+    ):
+        region = GLOBAL_REGION
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": user_identity(principal),
@@ -181,7 +279,8 @@ def build_record(
         else None
     )
     record["requestID"] = request_id
-    record["eventID"] = str(uuid.uuid4())
+    # Time-ordered (UUIDv7): inserts stay at the end of the journal's unique eventID index.
+    record["eventID"] = new_event_id()
     record["readOnly"] = read_only
     if resources:
         record["resources"] = resources
@@ -190,5 +289,5 @@ def build_record(
     record["recipientAccountId"] = principal.account_id
     record["eventCategory"] = "Management"
     if tls:
-        record["tlsDetails"] = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": ""}
+        record["tlsDetails"] = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": host or ""}
     return record

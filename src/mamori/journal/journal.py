@@ -191,7 +191,7 @@ def _username(identity: dict) -> str | None:
     kind = identity.get("type")
     if kind == "Root":
         return "root"
-    if kind == "AssumedRole":  # CloudTrail shows the role session name
+    if kind in ("AssumedRole", "FederatedUser"):  # the session's / federated user's name
         arn = str(identity.get("arn") or "")
         if "/" in arn:
             return arn.rsplit("/", 1)[-1]

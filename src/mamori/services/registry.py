@@ -18,6 +18,7 @@ from mamori.service_models import SERVICES, service_model
 
 # service model name -> "module:Class"
 PROVIDERS: dict[str, str] = {
+    "cloudtrail": "mamori.services.cloudtrail.provider:CloudTrailProvider",
     "iam": "mamori.services.iam.provider:IamProvider",
     "sts": "mamori.services.sts.provider:StsProvider",
 }

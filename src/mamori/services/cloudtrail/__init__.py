@@ -1,0 +1,1 @@
+"""AWS CloudTrail: event history over the journal (trails come with S3 and KMS)."""

@@ -1,0 +1,197 @@
+"""The CloudTrail record's userIdentity for every identity type, global services' region,
+timestamps inside request/response elements, tlsDetails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mamori.gateway import audit
+from mamori.iam.principals import Principal, Session, anonymous_principal, root_principal
+from mamori.service_models import service_model
+
+A = "123456789012"
+ISSUED = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+def test_root_and_iam_user():
+    assert audit.user_identity(root_principal(A, "AKIAROOT")) == {
+        "type": "Root",
+        "principalId": A,
+        "arn": f"arn:aws:iam::{A}:root",
+        "accountId": A,
+        "accessKeyId": "AKIAROOT",
+    }
+    user = Principal("IAMUser", A, f"arn:aws:iam::{A}:user/alice", "AIDAALICE", "alice", "AKIA1")
+    assert audit.user_identity(user) == {
+        "type": "IAMUser",
+        "principalId": "AIDAALICE",
+        "arn": f"arn:aws:iam::{A}:user/alice",
+        "accountId": A,
+        "accessKeyId": "AKIA1",
+        "userName": "alice",
+    }
+
+
+def test_iam_user_with_session_credentials_has_an_empty_issuer():
+    session = Session(issued=ISSUED, expires=ISSUED, mfa_authenticated=True)
+    user = Principal(
+        "IAMUser", A, f"arn:aws:iam::{A}:user/alice", "AIDAALICE", "alice", "ASIA1", session=session
+    )
+    identity = audit.user_identity(user)
+    assert identity["userName"] == "alice"
+    assert identity["sessionContext"] == {
+        "sessionIssuer": {},
+        "webIdFederationData": {},
+        "attributes": {"creationDate": "2026-03-04T05:06:07Z", "mfaAuthenticated": "true"},
+    }
+
+
+def test_assumed_role_has_the_session_context():
+    role = f"arn:aws:iam::{A}:role/path/deployer"
+    session = Session(
+        issued=ISSUED,
+        expires=ISSUED,
+        role_arn=role,
+        session_name="ci",
+        source_identity="alice@example.com",
+    )
+    principal = Principal(
+        "AssumedRole",
+        A,
+        f"arn:aws:sts::{A}:assumed-role/deployer/ci",
+        "AROADEPLOYER:ci",
+        access_key_id="ASIA2",
+        session=session,
+    )
+    assert audit.user_identity(principal) == {
+        "type": "AssumedRole",
+        "principalId": "AROADEPLOYER:ci",
+        "arn": f"arn:aws:sts::{A}:assumed-role/deployer/ci",
+        "accountId": A,
+        "accessKeyId": "ASIA2",
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": "AROADEPLOYER",
+                "arn": role,
+                "accountId": A,
+                "userName": "deployer",
+            },
+            "webIdFederationData": {},
+            "attributes": {"creationDate": "2026-03-04T05:06:07Z", "mfaAuthenticated": "false"},
+            "sourceIdentity": "alice@example.com",
+        },
+    }
+
+
+def test_web_identity_session_names_its_provider():
+    provider = f"arn:aws:iam::{A}:oidc-provider/issuer.example.com"
+    session = Session(
+        issued=ISSUED,
+        expires=ISSUED,
+        role_arn=f"arn:aws:iam::{A}:role/web",
+        session_name="app",
+        federated_provider=provider,
+    )
+    principal = Principal(
+        "AssumedRole", A, f"arn:aws:sts::{A}:assumed-role/web/app", "AROAWEB:app", session=session
+    )
+    context = audit.user_identity(principal)["sessionContext"]
+    assert context["webIdFederationData"] == {"federatedProvider": provider, "attributes": {}}
+
+
+def test_federated_user_names_its_issuer_not_a_top_level_user():
+    session = Session(
+        issued=ISSUED, expires=ISSUED, role_arn=f"arn:aws:iam::{A}:user/bob", session_name="p"
+    )
+    principal = Principal(
+        "FederatedUser",
+        A,
+        f"arn:aws:sts::{A}:federated-user/p",
+        f"{A}:p",
+        user_name="bob",
+        access_key_id="ASIA3",
+        session=session,
+    )
+    identity = audit.user_identity(principal)
+    assert "userName" not in identity
+    assert identity["sessionContext"]["sessionIssuer"] == {
+        "type": "IAMUser",
+        "arn": f"arn:aws:iam::{A}:user/bob",
+        "accountId": A,
+        "userName": "bob",
+    }
+    by_root = Session(issued=ISSUED, expires=ISSUED, role_arn=f"arn:aws:iam::{A}:root")
+    root_fed = Principal("FederatedUser", A, "arn:x", f"{A}:p", session=by_root)
+    assert audit.user_identity(root_fed)["sessionContext"]["sessionIssuer"] == {
+        "type": "Root",
+        "principalId": A,
+        "arn": f"arn:aws:iam::{A}:root",
+        "accountId": A,
+    }
+
+
+def test_anonymous_and_unknown():
+    assert audit.user_identity(anonymous_principal(A)) == {
+        "type": "AWSAccount",
+        "principalId": "",
+        "accountId": "anonymous",
+    }
+    unknown = Principal("Unknown", A, "", "", access_key_id="AKIAWHO")
+    assert audit.user_identity(unknown) == {
+        "type": "Unknown",
+        "principalId": "",
+        "accountId": A,
+        "accessKeyId": "AKIAWHO",
+    }
+
+
+def _record(service: str, operation: str, region: str, **kw):
+    return audit.build_record(
+        operation=service_model(service).operation_model(operation),
+        principal=root_principal(A, "AKIAROOT"),
+        region=region,
+        event_time=ISSUED,
+        source_ip="10.0.0.1",
+        user_agent="ua",
+        request_id="r",
+        params=kw.pop("params", None),
+        output=kw.pop("output", None),
+        error_code=None,
+        error_message=None,
+        resources=None,
+        tls=kw.pop("tls", False),
+        **kw,
+    )
+
+
+def test_global_services_are_recorded_in_us_east_1_and_regional_ones_where_called():
+    assert _record("iam", "ListUsers", "eu-west-1")["awsRegion"] == "us-east-1"
+    assert _record("sts", "GetCallerIdentity", "eu-west-1")["awsRegion"] == "eu-west-1"
+    assert _record("kms", "ListKeys", "ap-northeast-1")["awsRegion"] == "ap-northeast-1"
+
+
+def test_timestamps_in_elements_are_written_as_cloudtrail_does():
+    output = {
+        "User": {
+            "Path": "/",
+            "UserName": "a",
+            "UserId": "AIDA",
+            "Arn": "arn",
+            "CreateDate": "2026-11-30T19:02:03.027681+00:00",
+        }
+    }
+    record = _record("iam", "CreateUser", "us-east-1", params={"UserName": "a"}, output=output)
+    assert record["responseElements"]["user"]["createDate"] == "Nov 30, 2026, 7:02:03 PM"
+    output["User"]["CreateDate"] = datetime(2026, 1, 5, 0, 4, 5, tzinfo=UTC)
+    record = _record("iam", "CreateUser", "us-east-1", params={"UserName": "a"}, output=output)
+    assert record["responseElements"]["user"]["createDate"] == "Jan 5, 2026, 12:04:05 AM"
+
+
+def test_tls_details_name_the_host_when_given():
+    record = _record("sts", "GetCallerIdentity", "us-east-1", tls=True, host="localhost:4566")
+    assert record["tlsDetails"] == {
+        "tlsVersion": "TLSv1.3",
+        "clientProvidedHostHeader": "localhost:4566",
+    }
+    assert "tlsDetails" not in _record("sts", "GetCallerIdentity", "us-east-1")
