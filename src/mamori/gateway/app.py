@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import hmac
 import inspect
@@ -69,6 +70,10 @@ class Gateway:
                 try:
                     self.runtime.start()
                     self._scheduler_task = asyncio.create_task(self._scheduler_loop())
+                    # Everything loaded so far (botocore's models, compiled routes) lives as
+                    # long as the process: keep it out of the collector's full passes.
+                    gc.collect()
+                    gc.freeze()
                 except Exception as exc:  # pragma: no cover - reported to the server
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
@@ -113,6 +118,10 @@ class Gateway:
             response = await internal.handle(self, request, receive)
         else:
             response = await self._aws(request, receive)
+            raw = request.raw_stream
+            if raw is not None and raw.ag_frame is not None:
+                # The body was not read to its end: its rest would be taken for the next request.
+                response.headers["connection"] = "close"
         await _send(send, response, head=request.method == "HEAD")
 
     async def _aws(self, request: HttpRequest, receive) -> HttpResponse:
@@ -310,7 +319,7 @@ class Gateway:
         """Give the request its body: decoded from aws-chunked and verified as it streams."""
         decoder = decoder_for(request, info, secret) if info is not None else None
         if streaming:
-            stream = body_stream(receive)
+            stream = request.raw_stream = body_stream(receive)
             if decoder is not None:
                 stream = decode_stream(stream, decoder)
             elif (

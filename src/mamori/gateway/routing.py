@@ -27,7 +27,7 @@ from mamori.service_models import SERVICES, protocols_of, service_model
 
 CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[^/?]+)$")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
-VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.(?:s3[.-]|localhost$)")
+VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}?[a-z0-9])\.(?:s3[.-]|localhost$)")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 

@@ -29,6 +29,9 @@ class HttpRequest:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     stream: AsyncIterator[bytes] | None = None
+    # The undecoded body generator behind ``stream``: the gateway closes the connection when a
+    # handler answered without reading it to the end (the rest would corrupt the next request).
+    raw_stream: Any = None
     source_ip: str = "127.0.0.1"
     secure: bool = False
 
@@ -63,6 +66,11 @@ class HttpRequest:
     @property
     def host(self) -> str:
         return self.headers.get("host", "")
+
+
+#: An output dict may carry ``{HTTP_OVERRIDES: {"status": 206, "headers": {...}}}`` for what the
+#: model cannot say: S3's 206 Partial Content and 304 Not Modified (REST serializers honour it).
+HTTP_OVERRIDES = "__http__"
 
 
 @dataclass

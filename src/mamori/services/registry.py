@@ -20,6 +20,8 @@ from mamori.service_models import SERVICES, service_model
 PROVIDERS: dict[str, str] = {
     "cloudtrail": "mamori.services.cloudtrail.provider:CloudTrailProvider",
     "iam": "mamori.services.iam.provider:IamProvider",
+    "kms": "mamori.services.kms.provider:KmsProvider",
+    "s3": "mamori.services.s3.provider:S3Provider",
     "sts": "mamori.services.sts.provider:StsProvider",
 }
 

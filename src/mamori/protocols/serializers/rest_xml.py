@@ -14,7 +14,7 @@ from typing import Any
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from mamori.errors import AwsError
-from mamori.protocols.base import HttpResponse
+from mamori.protocols.base import HTTP_OVERRIDES, HttpResponse
 from mamori.protocols.serializers.common import (
     error_shape_for,
     error_status,
@@ -169,6 +169,10 @@ class RestXmlSerializer:
         status = bindings.apply(output, headers)
         if status is None:
             status = default_status(operation)
+        overrides = output.get(HTTP_OVERRIDES)
+        if overrides:
+            status = overrides.get("status", status)
+            headers.update(overrides.get("headers") or {})
         body: Any = b""
         if bindings.payload is not None:
             payload_shape = bindings.payload_shape

@@ -1,0 +1,362 @@
+"""Keys and their lifecycle: create, describe, list, enable/disable, deletion, rotation,
+descriptions, key policies, tags."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from mamori.errors import AwsError
+from mamori.iam.policy import MalformedPolicy, parse_policy
+from mamori.services.kms import errors
+from mamori.services.kms.base import KmsBase, effective
+from mamori.services.kms.crypto import generate_material
+from mamori.services.kms.keys import (
+    KEY_TYPE,
+    default_policy,
+    iso,
+    key_arn,
+    metadata,
+    new_key,
+    tag_list,
+    when,
+)
+from mamori.services.kms.keystore import set_due
+from mamori.services.kms.specs import SPECS
+from mamori.services.kms.util import merge_tags, page
+
+MAX_ON_DEMAND_ROTATIONS = 10
+MAX_POLICY_BYTES = 32 * 1024
+
+
+def malformed(message: str) -> AwsError:
+    return AwsError("MalformedPolicyDocumentException", message)
+
+
+class KeyOps(KmsBase):
+    # Creation
+
+    def create_key(self, ctx, params):
+        self._allow(ctx, "kms:CreateKey", "*")
+        spec_name = params.get("KeySpec") or params.get("CustomerMasterKeySpec")
+        if params.get("KeySpec") and params.get("CustomerMasterKeySpec"):
+            raise errors.validation(
+                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+                "CustomerMasterKeySpec parameter is deprecated. Use KeySpec parameter instead."
+            )
+        spec_name = spec_name or "SYMMETRIC_DEFAULT"
+        spec = SPECS.get(spec_name)
+        if spec is None:
+            raise errors.unsupported(f"mamori does not support KeySpec {spec_name} yet.")
+        usage = params.get("KeyUsage") or "ENCRYPT_DECRYPT"
+        if usage not in spec.usages:
+            raise errors.validation(f"KeyUsage {usage} is not compatible with KeySpec {spec_name}")
+        origin = params.get("Origin") or "AWS_KMS"
+        if origin not in ("AWS_KMS", "EXTERNAL"):
+            raise errors.unsupported(f"mamori does not support Origin {origin}.")
+        if params.get("CustomKeyStoreId") or params.get("XksKeyId"):
+            raise errors.unsupported("mamori does not support custom key stores.")
+        if params.get("MultiRegion"):
+            raise errors.unsupported("mamori does not support multi-Region keys yet.")
+        key_id = str(uuid.uuid4())
+        account, region = ctx.account_id, ctx.region
+        policy = params.get("Policy") or default_policy(account)
+        self._check_policy(
+            ctx,
+            key_arn(region, account, key_id),
+            policy,
+            params.get("BypassPolicyLockoutSafetyCheck"),
+        )
+        tags = merge_tags({}, params.get("Tags") or [])
+        key = new_key(
+            key_id=key_id,
+            account=account,
+            region=region,
+            spec=spec_name,
+            usage=usage,
+            origin=origin,
+            description=params.get("Description") or "",
+            policy=policy,
+            tags=tags,
+            now=ctx.now,
+        )
+        conn = ctx.transaction()
+        if origin == "AWS_KMS":
+            self._add_material(conn, key, generate_material(spec), ctx.now)
+        self._save_key(ctx, key)
+        ctx.add_resource(key["Arn"], KEY_TYPE)
+        return {"KeyMetadata": metadata(key)}
+
+    def _check_policy(self, ctx, arn: str, policy: str, bypass: bool | None) -> None:
+        if len(policy.encode()) > MAX_POLICY_BYTES:
+            raise malformed("The key policy is too large.")
+        try:
+            parse_policy(policy, "resource")
+        except MalformedPolicy as error:
+            raise malformed(error.reason) from None
+        if bypass:
+            return
+        try:
+            ctx.authorize(
+                "kms:PutKeyPolicy",
+                arn,
+                {"kms:CallerAccount": ctx.account_id},
+                resource_policy=policy,
+                resource_account=arn.split(":")[4],
+                resource_policy_required=True,
+            )
+        except AwsError:
+            raise malformed(
+                "The new key policy will not allow you to update the key policy in the future."
+            ) from None
+
+    # Reading
+
+    def describe_key(self, ctx, params):
+        ref = params["KeyId"]
+        try:
+            with self._read() as conn:
+                key, alias = self._resolve(ctx, conn, ref)
+        except AwsError as error:
+            # A predefined AWS alias with no key yet: KMS creates the AWS managed key.
+            name = ref.rsplit(":", 1)[-1]
+            if error.code != "NotFoundException" or not name.startswith("alias/aws/"):
+                raise
+            self.service_key(ctx, name[len("alias/aws/") :])
+            key, alias = self._resolve(ctx, ctx.transaction(), ref)
+        self._authorize(ctx, key, "kms:DescribeKey", alias=alias)
+        return {"KeyMetadata": metadata(key)}
+
+    def list_keys(self, ctx, params):
+        self._allow(ctx, "kms:ListKeys", "*")
+        with self._read() as conn:
+            rows = self.runtime.resources.list(conn, ctx.account_id, ctx.region, KEY_TYPE)
+        keys = [
+            {"KeyId": key["KeyId"], "KeyArn": key["Arn"]}
+            for _, key in rows
+            if effective(key, ctx.now) is not None
+        ]
+        return page(keys, params, "Keys")
+
+    # Enable / disable / delete
+
+    def _write_key(self, ctx, ref: str, action: str, **kwargs) -> dict[str, Any]:
+        """The key, read in the call's transaction and authorized for ``action``."""
+        key, alias = self._resolve(ctx, ctx.transaction(), ref, **kwargs)
+        self._authorize(ctx, key, action, alias=alias)
+        return key
+
+    def enable_key(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:EnableKey")
+        self._require_customer_managed(key, "EnableKey")
+        self._require_state(key, "Enabled", "Disabled")
+        key["KeyState"] = "Enabled"
+        self._save_key(ctx, key)
+        return {}
+
+    def disable_key(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:DisableKey")
+        self._require_customer_managed(key, "DisableKey")
+        self._require_state(key, "Enabled", "Disabled")
+        key["KeyState"] = "Disabled"
+        self._save_key(ctx, key)
+        return {}
+
+    def schedule_key_deletion(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:ScheduleKeyDeletion")
+        self._require_customer_managed(key, "ScheduleKeyDeletion")
+        days = params.get("PendingWindowInDays", 30)
+        if not 7 <= days <= 30:
+            raise errors.validation(
+                f"PendingWindowInDays value {days} is invalid: it must be between 7 and 30 days."
+            )
+        if key["KeyState"] == "PendingDeletion":
+            raise errors.invalid_state(f"{key['Arn']} is pending deletion.")
+        deletion = ctx.now + timedelta(days=days)
+        key["PriorState"] = key["KeyState"]
+        key["KeyState"] = "PendingDeletion"
+        key["DeletionDate"] = iso(deletion)
+        key["PendingWindowInDays"] = days
+        set_due(ctx.transaction(), key, "delete", deletion)
+        self._save_key(ctx, key)
+        return {
+            "KeyId": key["Arn"],
+            "DeletionDate": deletion,
+            "KeyState": "PendingDeletion",
+            "PendingWindowInDays": days,
+        }
+
+    def cancel_key_deletion(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:CancelKeyDeletion")
+        if key["KeyState"] != "PendingDeletion":
+            raise errors.invalid_state(f"{key['Arn']} is not pending deletion.")
+        key["KeyState"] = (
+            "PendingImport" if key.get("PriorState") == "PendingImport" else "Disabled"
+        )
+        for name in ("PriorState", "DeletionDate", "PendingWindowInDays"):
+            key.pop(name, None)
+        set_due(ctx.transaction(), key, "delete", None)
+        self._save_key(ctx, key)
+        return {"KeyId": key["Arn"]}
+
+    def update_key_description(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:UpdateKeyDescription", aliases=False)
+        self._require_customer_managed(key, "UpdateKeyDescription")
+        self._require_not_pending_deletion(key)
+        key["Description"] = params["Description"]
+        self._save_key(ctx, key)
+        return {}
+
+    @staticmethod
+    def _require_not_pending_deletion(key: dict[str, Any]) -> None:
+        if key["KeyState"] == "PendingDeletion":
+            raise errors.invalid_state(f"{key['Arn']} is pending deletion.")
+
+    # Rotation
+
+    @staticmethod
+    def _require_rotatable(key: dict[str, Any]) -> None:
+        if key["KeySpec"] != "SYMMETRIC_DEFAULT":
+            raise errors.unsupported(
+                f"{key['Arn']} key spec is {key['KeySpec']} which is not valid for this operation."
+            )
+        if key["Origin"] != "AWS_KMS":
+            raise errors.unsupported(
+                f"{key['Arn']} origin is {key['Origin']} which is not valid for this operation."
+            )
+
+    def enable_key_rotation(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:EnableKeyRotation", aliases=False)
+        self._require_customer_managed(key, "EnableKeyRotation")
+        self._require_rotatable(key)
+        self._require_state(key)
+        days = params.get("RotationPeriodInDays", 365)
+        if not 90 <= days <= 2560:
+            raise errors.validation(
+                f"RotationPeriodInDays value {days} is invalid: it must be between 90 and 2560."
+            )
+        nxt = ctx.now + timedelta(days=days)
+        key["Rotation"] = {"PeriodDays": days, "Next": iso(nxt)}
+        set_due(ctx.transaction(), key, "rotate", nxt)
+        self._save_key(ctx, key)
+        return {}
+
+    def disable_key_rotation(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:DisableKeyRotation", aliases=False)
+        self._require_customer_managed(key, "DisableKeyRotation")
+        self._require_rotatable(key)
+        self._require_state(key)
+        key["Rotation"] = None
+        set_due(ctx.transaction(), key, "rotate", None)
+        self._save_key(ctx, key)
+        return {}
+
+    def get_key_rotation_status(self, ctx, params):
+        with self._read() as conn:
+            key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
+        self._authorize(ctx, key, "kms:GetKeyRotationStatus")
+        if key["KeySpec"] != "SYMMETRIC_DEFAULT":
+            self._require_rotatable(key)
+        self._require_not_pending_deletion(key)
+        rotation = key.get("Rotation")
+        result: dict[str, Any] = {"KeyRotationEnabled": bool(rotation), "KeyId": key["Arn"]}
+        if rotation:
+            result["RotationPeriodInDays"] = rotation["PeriodDays"]
+            result["NextRotationDate"] = when(rotation["Next"])
+        return result
+
+    def rotate_key_on_demand(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:RotateKeyOnDemand", aliases=False)
+        self._require_customer_managed(key, "RotateKeyOnDemand")
+        self._require_rotatable(key)
+        self._require_state(key)
+        if key.get("OnDemandRotations", 0) >= MAX_ON_DEMAND_ROTATIONS:
+            raise errors.limit_exceeded(
+                "The on-demand rotations limit has been reached for the given keyId. No more "
+                f"on-demand rotations can be performed for this key: {key['Arn']}"
+            )
+        self.rotate(ctx.transaction(), key, ctx.now, "ON_DEMAND")
+        key["OnDemandRotations"] = key.get("OnDemandRotations", 0) + 1
+        self._save_key(ctx, key)
+        return {"KeyId": key["KeyId"]}
+
+    def rotate(self, conn, key: dict[str, Any], now, rotation_type: str) -> None:
+        """New key material becomes current; the old stays for decrypting old ciphertexts."""
+        self._add_material(conn, key, generate_material(SPECS[key["KeySpec"]]), now, rotation_type)
+
+    def list_key_rotations(self, ctx, params):
+        with self._read() as conn:
+            key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
+        self._authorize(ctx, key, "kms:ListKeyRotations")
+        if key["KeySpec"] != "SYMMETRIC_DEFAULT":
+            self._require_rotatable(key)
+        rotations = [
+            {
+                "KeyId": key["KeyId"],
+                "KeyMaterialId": m["Id"],
+                "KeyMaterialState": "CURRENT" if m["Id"] == key["Current"] else "NON_CURRENT",
+                "RotationDate": when(m["Created"]),
+                "RotationType": m["RotationType"],
+            }
+            for m in key["Materials"]
+            if m.get("RotationType")
+        ]
+        return page(rotations, params, "Rotations")
+
+    # Key policies
+
+    def get_key_policy(self, ctx, params):
+        with self._read() as conn:
+            key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
+        self._authorize(ctx, key, "kms:GetKeyPolicy")
+        self._policy_name(params)
+        return {"Policy": key["Policy"], "PolicyName": "default"}
+
+    @staticmethod
+    def _policy_name(params) -> None:
+        if params.get("PolicyName", "default") != "default":
+            raise errors.not_found("No such policy exists")
+
+    def put_key_policy(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:PutKeyPolicy", aliases=False)
+        self._require_customer_managed(key, "PutKeyPolicy")
+        self._policy_name(params)
+        self._require_not_pending_deletion(key)
+        self._check_policy(
+            ctx, key["Arn"], params["Policy"], params.get("BypassPolicyLockoutSafetyCheck")
+        )
+        key["Policy"] = params["Policy"]
+        self._save_key(ctx, key)
+        return {}
+
+    def list_key_policies(self, ctx, params):
+        with self._read() as conn:
+            key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
+        self._authorize(ctx, key, "kms:ListKeyPolicies")
+        return page(["default"], params, "PolicyNames", default=1000)
+
+    # Tags
+
+    def tag_resource(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:TagResource", aliases=False)
+        self._require_customer_managed(key, "TagResource")
+        self._require_not_pending_deletion(key)
+        key["Tags"] = merge_tags(key.get("Tags") or {}, params["Tags"])
+        self._save_key(ctx, key)
+        return {}
+
+    def untag_resource(self, ctx, params):
+        key = self._write_key(ctx, params["KeyId"], "kms:UntagResource", aliases=False)
+        self._require_customer_managed(key, "UntagResource")
+        self._require_not_pending_deletion(key)
+        removed = set(params["TagKeys"])
+        key["Tags"] = {k: v for k, v in (key.get("Tags") or {}).items() if k not in removed}
+        self._save_key(ctx, key)
+        return {}
+
+    def list_resource_tags(self, ctx, params):
+        with self._read() as conn:
+            key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
+        self._authorize(ctx, key, "kms:ListResourceTags")
+        return page(tag_list(key.get("Tags") or {}), params, "Tags", default=50)

@@ -1,0 +1,235 @@
+"""What the S3 provider's operation families share."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+from urllib.parse import parse_qsl
+
+from mamori.errors import AwsError
+from mamori.gateway.chunked import CHECKSUM_ALGORITHMS
+from mamori.services.registry import Provider
+from mamori.services.s3 import buckets, objects
+from mamori.services.s3.blobs import BlobStore
+from mamori.services.s3.buckets import Bucket, canonical_id
+from mamori.services.s3.crypto import ServerKey
+from mamori.services.s3.errors import no_such_bucket
+
+log = logging.getLogger(__name__)
+
+#: Checksum algorithms as the API names them -> the gateway's incremental implementations.
+CHECKSUMS = {
+    "CRC32": "crc32",
+    "CRC32C": "crc32c",
+    "CRC64NVME": "crc64nvme",
+    "SHA1": "sha1",
+    "SHA256": "sha256",
+}
+CRC_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME")
+MAX_OBJECT_SIZE = 5 * 1024**3
+MAX_PART_SIZE = 5 * 1024**3
+MIN_PART_SIZE = 5 * 1024**2
+CONTENT_FIELDS = (
+    "ContentType",
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "WebsiteRedirectLocation",
+)
+
+
+def owner(account: str) -> dict[str, str]:
+    return {"ID": canonical_id(account)}
+
+
+def checksum_factories(algorithms: set[str]) -> dict[str, Any]:
+    out = {}
+    for name in algorithms:
+        impl = CHECKSUMS.get(name)
+        if impl is None or impl not in CHECKSUM_ALGORITHMS:
+            raise AwsError(
+                "InvalidRequest",
+                f"Checksum algorithm {name} is not supported.",
+                status=400,
+            )
+        out[name] = CHECKSUM_ALGORITHMS[impl]
+    return out
+
+
+def requested_checksums(ctx, params: dict[str, Any]) -> set[str]:
+    """Algorithms a write asked for: x-amz-sdk-checksum-algorithm, x-amz-checksum-* headers and
+    the declared trailer (already verified by the gateway's aws-chunked decoder)."""
+    found: set[str] = set()
+    algorithm = params.get("ChecksumAlgorithm")
+    if algorithm:
+        found.add(algorithm.upper())
+    for name in CHECKSUMS:
+        if params.get(f"Checksum{name}"):
+            found.add(name)
+    trailer = ctx.request.headers.get("x-amz-trailer", "")
+    if trailer.lower().startswith("x-amz-checksum-"):
+        found.add(trailer[len("x-amz-checksum-") :].strip().upper())
+    return found
+
+
+def parse_tagging(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    tags = dict(parse_qsl(text, keep_blank_values=True))
+    validate_tags(tags)
+    return tags
+
+
+def validate_tags(tags: dict[str, str]) -> None:
+    if len(tags) > 10:
+        raise AwsError("BadRequest", "Object tags cannot be greater than 10", status=400)
+    for key, value in tags.items():
+        if not key or len(key) > 128 or len(value) > 256:
+            raise AwsError("InvalidTag", "The TagKey you have provided is invalid", status=400)
+
+
+def check_acl(params: dict[str, Any]) -> None:
+    """ACLs are disabled (ObjectOwnership BucketOwnerEnforced): only the owner-full-control
+    canned ACL is accepted, as S3 does."""
+    acl = params.get("ACL")
+    grants = any(
+        params.get(g) for g in ("GrantFullControl", "GrantRead", "GrantReadACP", "GrantWriteACP")
+    )
+    if (acl and acl != "bucket-owner-full-control") or grants:
+        raise AwsError(
+            "AccessControlListNotSupported", "The bucket does not allow ACLs", status=400
+        )
+
+
+def content_meta(params: dict[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for name in CONTENT_FIELDS:
+        value = params.get(name)
+        if value is not None:
+            meta[name] = value
+    encoding = meta.get("ContentEncoding")
+    if encoding is not None:
+        kept = [e.strip() for e in encoding.split(",") if e.strip() and e.strip() != "aws-chunked"]
+        if kept:
+            meta["ContentEncoding"] = ",".join(kept)
+        else:
+            del meta["ContentEncoding"]
+    expires = params.get("Expires")
+    if isinstance(expires, datetime):
+        meta["Expires"] = expires.isoformat()
+    user = params.get("Metadata") or {}
+    if sum(len(k) + len(v) for k, v in user.items()) > 2048:
+        raise AwsError(
+            "MetadataTooLarge",
+            "Your metadata headers exceed the maximum allowed metadata size",
+            status=400,
+        )
+    if user:
+        meta["Metadata"] = {k.lower(): v for k, v in user.items()}
+    storage = params.get("StorageClass")
+    if storage and storage != "STANDARD":
+        meta["StorageClass"] = storage
+    return meta
+
+
+def meta_output(meta: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {name: meta[name] for name in CONTENT_FIELDS if name in meta}
+    if "Expires" in meta:
+        with contextlib.suppress(ValueError):
+            out["Expires"] = datetime.fromisoformat(meta["Expires"])
+    if meta.get("Metadata"):
+        out["Metadata"] = meta["Metadata"]
+    if meta.get("StorageClass"):
+        out["StorageClass"] = meta["StorageClass"]
+    return out
+
+
+class S3Base(Provider):
+    service_name = "s3"
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return BlobStore(self.runtime.settings.data_dir)
+
+    @cached_property
+    def server_key(self) -> ServerKey:
+        return ServerKey(self.runtime.store)
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self.runtime.store.connect() as conn:
+            yield conn
+
+    @staticmethod
+    def _bucket(conn, name: str) -> Bucket:
+        bucket = buckets.get(conn, name)
+        if bucket is None:
+            raise no_such_bucket(name)
+        return bucket
+
+    def _load_bucket(self, name: str) -> Bucket:
+        with self._read() as conn:
+            return self._bucket(conn, name)
+
+    # Garbage: blob files of rows that are gone, deleted once that deletion has committed.
+
+    _gc_scheduled = False
+
+    def _schedule_gc(self) -> None:
+        if self._gc_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._gc_scheduled = True
+        loop.call_later(0.5, self._collect_garbage)
+
+    def _collect_garbage(self) -> None:
+        self._gc_scheduled = False
+        try:
+            store = self.runtime.store
+            with store.connect() as conn:
+                ids = objects.take_garbage(conn)
+            if not ids:
+                return
+            for blob_id in ids:
+                self.blobs.delete(blob_id)
+            with store.begin() as conn:
+                objects.forget_garbage(conn, ids)
+            if len(ids) >= 500:
+                self._schedule_gc()
+        except Exception:
+            log.exception("s3 garbage collection failed")
+
+    def _record_bucket(self, ctx, conn, bucket: Bucket, deleted: bool = False) -> None:
+        """Keep the bucket's configuration in the versioned resources (Config history)."""
+        resources = self.runtime.resources
+        if deleted:
+            resources.delete(
+                conn, bucket.account, bucket.region, "AWS::S3::Bucket", bucket.name, ctx.now
+            )
+            return
+        data = {
+            "Name": bucket.name,
+            "Arn": bucket.arn,
+            "CreationDate": bucket.created.isoformat(),
+            "Region": bucket.region,
+            **{k: v for k, v in bucket.config.items() if k != "policy"},
+            "Policy": bucket.config.get("policy"),
+        }
+        resources.put(
+            conn,
+            account=bucket.account,
+            region=bucket.region,
+            type="AWS::S3::Bucket",
+            id=bucket.name,
+            data=data,
+            now=ctx.now,
+        )
