@@ -1,0 +1,199 @@
+"""CloudTrail trails end to end: lifecycle, the checks CreateTrail makes on the bucket policy and
+KMS key policy, status, event selectors, tags."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.s3_helpers import new_bucket
+
+ACCOUNT = "000000000000"
+
+
+def trail_policy(bucket: str, prefix: str | None = None) -> str:
+    path = f"{prefix}/AWSLogs/{ACCOUNT}/*" if prefix else f"AWSLogs/{ACCOUNT}/*"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AWSCloudTrailAclCheck",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": "s3:GetBucketAcl",
+                    "Resource": f"arn:aws:s3:::{bucket}",
+                },
+                {
+                    "Sid": "AWSCloudTrailWrite",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/{path}",
+                    "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+                },
+            ],
+        }
+    )
+
+
+def trail_bucket(s3, prefix: str | None = None) -> str:
+    bucket = new_bucket(s3, "ct")
+    s3.put_bucket_policy(Bucket=bucket, Policy=trail_policy(bucket, prefix))
+    return bucket
+
+
+def code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+@pytest.fixture(scope="module")
+def clients(server):
+    return server.client("cloudtrail"), server.client("s3"), server.client("kms")
+
+
+def name() -> str:
+    return f"trail-{uuid.uuid4().hex[:10]}"
+
+
+def test_trail_lifecycle(clients):
+    ct, s3, _ = clients
+    bucket = trail_bucket(s3, "logs")
+    n = name()
+    created = ct.create_trail(
+        Name=n,
+        S3BucketName=bucket,
+        S3KeyPrefix="logs",
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
+        TagsList=[{"Key": "team", "Value": "sec"}],
+    )
+    arn = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{n}"
+    assert created["TrailARN"] == arn
+    assert created["LogFileValidationEnabled"] is True
+    trail = ct.get_trail(Name=n)["Trail"]
+    assert trail["HomeRegion"] == "us-east-1" and trail["S3KeyPrefix"] == "logs"
+    assert trail["IsMultiRegionTrail"] is True
+    assert any(t["TrailARN"] == arn for t in ct.describe_trails()["trailList"])
+    assert any(t["TrailARN"] == arn for t in ct.list_trails()["Trails"])
+    assert ct.get_trail_status(Name=n)["IsLogging"] is False
+    ct.start_logging(Name=arn)
+    status = ct.get_trail_status(Name=n)
+    assert status["IsLogging"] is True and "StartLoggingTime" in status
+    ct.stop_logging(Name=n)
+    status = ct.get_trail_status(Name=n)
+    assert status["IsLogging"] is False and "StopLoggingTime" in status
+    ct.update_trail(
+        Name=n,
+        S3KeyPrefix="logs",
+        CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:000000000000:log-group:ct:*",
+        CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ct",
+    )
+    assert ct.get_trail(Name=n)["Trail"]["CloudWatchLogsLogGroupArn"].endswith("log-group:ct:*")
+    tags = ct.list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
+    assert tags == [{"Key": "team", "Value": "sec"}]
+    ct.add_tags(ResourceId=arn, TagsList=[{"Key": "env", "Value": "prod"}])
+    ct.remove_tags(ResourceId=arn, TagsList=[{"Key": "team"}])
+    tags = ct.list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
+    assert tags == [{"Key": "env", "Value": "prod"}]
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=n, S3BucketName=bucket, S3KeyPrefix="logs")
+    assert code(err) == "TrailAlreadyExistsException"
+    assert f"Trail {n} already exists for customer: {ACCOUNT}" in str(err.value)
+    ct.delete_trail(Name=n)
+    with pytest.raises(ClientError) as err:
+        ct.get_trail(Name=n)
+    assert code(err) == "TrailNotFoundException"
+    assert f"Unknown trail: {arn} for the user: {ACCOUNT}" in str(err.value)
+
+
+def test_shadow_trail_and_home_region(server, clients):
+    ct, s3, _ = clients
+    bucket = trail_bucket(s3)
+    n = name()
+    ct.create_trail(Name=n, S3BucketName=bucket, IsMultiRegionTrail=True)
+    west = server.client("cloudtrail", region_name="eu-west-1")
+    assert west.get_trail(Name=n)["Trail"]["HomeRegion"] == "us-east-1"
+    with pytest.raises(ClientError) as err:
+        west.start_logging(Name=n)
+    assert code(err) == "InvalidHomeRegionException"
+    single = name()
+    ct.create_trail(Name=single, S3BucketName=bucket)
+    assert all(t["Name"] != single for t in west.describe_trails()["trailList"])
+
+
+def test_create_trail_checks(clients):
+    ct, s3, kms = clients
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name="ab", S3BucketName="x")
+    assert code(err) == "InvalidTrailNameException"
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name="bad--name", S3BucketName="x")
+    assert code(err) == "InvalidTrailNameException"
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=name(), S3BucketName=f"missing-{uuid.uuid4().hex[:8]}")
+    assert code(err) == "S3BucketDoesNotExistException"
+    plain = new_bucket(s3, "ct")
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=name(), S3BucketName=plain)
+    assert code(err) == "InsufficientS3BucketPolicyException"
+    # the policy allows another prefix only
+    bucket = trail_bucket(s3, "other")
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=name(), S3BucketName=bucket, S3KeyPrefix="logs")
+    assert code(err) == "InsufficientS3BucketPolicyException"
+    bucket = trail_bucket(s3)
+    key = kms.create_key()["KeyMetadata"]["Arn"]  # default key policy: no CloudTrail
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=name(), S3BucketName=bucket, KmsKeyId=key)
+    assert code(err) == "InsufficientEncryptionPolicyException"
+    with pytest.raises(ClientError) as err:
+        ct.get_trail_status(Name=name())
+    assert code(err) == "TrailNotFoundException"
+
+
+def test_event_selectors(clients):
+    ct, s3, _ = clients
+    bucket = trail_bucket(s3)
+    n = name()
+    ct.create_trail(Name=n, S3BucketName=bucket)
+    got = ct.get_event_selectors(TrailName=n)
+    assert got["EventSelectors"][0]["ReadWriteType"] == "All"
+    ct.put_event_selectors(
+        TrailName=n,
+        EventSelectors=[
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": True,
+                "DataResources": [
+                    {"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{bucket}/"]}
+                ],
+            }
+        ],
+    )
+    got = ct.get_event_selectors(TrailName=n)
+    assert got["EventSelectors"][0]["ReadWriteType"] == "WriteOnly"
+    assert ct.get_trail(Name=n)["Trail"]["HasCustomEventSelectors"] is True
+    advanced = [
+        {
+            "Name": "s3 writes",
+            "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                {"Field": "readOnly", "Equals": ["false"]},
+            ],
+        }
+    ]
+    ct.put_event_selectors(TrailName=n, AdvancedEventSelectors=advanced)
+    got = ct.get_event_selectors(TrailName=n)
+    assert got["AdvancedEventSelectors"] == advanced and "EventSelectors" not in got
+    with pytest.raises(ClientError) as err:
+        ct.put_event_selectors(
+            TrailName=n,
+            AdvancedEventSelectors=[{"FieldSelectors": [{"Field": "bogus", "Equals": ["x"]}]}],
+        )
+    assert code(err) == "InvalidEventSelectorsException"
+    ct.delete_trail(Name=n)
