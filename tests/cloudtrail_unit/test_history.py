@@ -289,3 +289,43 @@ def test_max_results_and_insight_category(store, write):
         assert error.value.code == "InvalidMaxResultsException"
     query = LookupQuery(ACCOUNT, "us-east-1", category="insight")
     assert EventHistory(store).lookup(query, now=NOW) == {"Events": []}
+
+
+def test_console_sign_in_events_are_found_like_any_other(store, write):
+    from mamori.gateway.audit import console_sign_in_record
+    from mamori.iam.principals import Principal
+
+    alice = Principal(
+        type="IAMUser",
+        account_id=ACCOUNT,
+        arn=f"arn:aws:iam::{ACCOUNT}:user/alice",
+        principal_id="AIDAALICE",
+        user_name="alice",
+    )
+    ok = console_sign_in_record(
+        alice,
+        event_time=NOW - timedelta(minutes=2),
+        source_ip="192.0.2.1",
+        user_agent="Mozilla/5.0",
+        success=True,
+        mfa_used=True,
+    )
+    failed = console_sign_in_record(
+        alice,
+        event_time=NOW - timedelta(minutes=1),
+        source_ip="192.0.2.1",
+        user_agent="Mozilla/5.0",
+        success=False,
+        mfa_used=False,
+    )
+    write(ok, failed)
+    page = lookup(store, "EventName", "ConsoleLogin")
+    assert names(page) == ["ConsoleLogin", "ConsoleLogin"]
+    newest = json.loads(page["Events"][0]["CloudTrailEvent"])
+    assert newest["eventType"] == "AwsConsoleSignIn"
+    assert newest["eventSource"] == "signin.amazonaws.com"
+    assert newest["responseElements"] == {"ConsoleLogin": "Failure"}
+    assert newest["errorMessage"] == "Failed authentication"
+    oldest = json.loads(page["Events"][1]["CloudTrailEvent"])
+    assert oldest["additionalEventData"]["MFAUsed"] == "Yes"
+    assert page["Events"][0]["Username"] == "alice"

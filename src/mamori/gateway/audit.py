@@ -291,3 +291,48 @@ def build_record(
     if tls:
         record["tlsDetails"] = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": host or ""}
     return record
+
+
+def console_sign_in_record(
+    principal: Principal,
+    *,
+    event_time: datetime,
+    source_ip: str,
+    user_agent: str,
+    success: bool,
+    mfa_used: bool,
+    login_to: str = "https://console.aws.amazon.com/console/home",
+) -> dict[str, Any]:
+    """The record of a console sign-in (``AwsConsoleSignIn``), as CloudTrail writes it.
+
+    The hook for mamori's console: its sign-in handler appends this record to the journal, and
+    LookupEvents and trails pick it up like any other event. Sign-in events belong to us-east-1
+    (``signin.amazonaws.com`` is global); a failed sign-in carries ``errorMessage: Failed
+    authentication`` and no secret of any kind.
+    """
+    record: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": user_identity(principal),
+        "eventTime": _iso(event_time),
+        "eventSource": "signin.amazonaws.com",
+        "eventName": "ConsoleLogin",
+        "awsRegion": GLOBAL_REGION,
+        "sourceIPAddress": source_ip,
+        "userAgent": user_agent,
+        "requestParameters": None,
+        "responseElements": {"ConsoleLogin": "Success" if success else "Failure"},
+        "additionalEventData": {
+            "LoginTo": login_to,
+            "MobileVersion": "No",
+            "MFAUsed": "Yes" if mfa_used else "No",
+        },
+        "eventID": new_event_id(),
+        "readOnly": False,
+        "eventType": "AwsConsoleSignIn",
+        "managementEvent": True,
+        "recipientAccountId": principal.account_id,
+        "eventCategory": "Management",
+    }
+    if not success:
+        record["errorMessage"] = "Failed authentication"
+    return record
