@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from mamori.errors import AwsError
 from mamori.journal import Journal, new_event_id, prepare
+from mamori.journal.journal import _prepare
 from mamori.store import Store
 from mamori.store.schema import (
     OBSOLETE_JOURNAL_INDEXES,
@@ -204,3 +205,35 @@ def test_username_column_for_every_identity_type():
         == "partner"
     )
     assert _username({"type": "Unknown"}) is None
+
+
+def test_sqlite_batches_insert_many_rows_per_statement(tmp_path):
+    """The writer thread must not give up the GIL once per row (sqlite3 releases it around every
+    statement step): under a busy request loop each re-acquisition can wait a whole switch
+    interval, which starved the writer until the journal failed closed. A batch of 1,200
+    records must take a handful of INSERT statements, not 1,200."""
+    import secrets
+
+    store = Store(tmp_path / "data", None, master_key=secrets.token_bytes(32))
+    journal = Journal(store)
+    statements: list[str] = []
+    with store.begin() as conn:
+        raw = conn.connection.driver_connection
+        raw.set_trace_callback(statements.append)
+        try:
+            records = []
+            for i in range(1200):
+                rec = record(f"Op{i}")
+                if i % 100 == 0:
+                    rec["resources"] = [
+                        {"ARN": f"arn:aws:iam::000000000000:user/u{i}", "type": "AWS::IAM::User"}
+                    ]
+                records.append(rec)
+            journal._insert_rows(conn, [_prepare(r) for r in records])
+        finally:
+            raw.set_trace_callback(None)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert 1 <= len(inserts) <= 5, len(inserts)
+    assert journal.count() == 1200
+    assert [e.record["eventName"] for e in journal.read(0, 2000)] == [f"Op{i}" for i in range(1200)]
+    store.close()

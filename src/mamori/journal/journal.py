@@ -67,6 +67,7 @@ import time
 import uuid
 from collections import deque
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -304,6 +305,17 @@ _SQLITE_INSERT_RESOURCES = (
     "INSERT INTO journal_resources "
     "(seq, resource_type, resource_name, account_id, region, event_time) VALUES (?, ?, ?, ?, ?, ?)"
 )
+# Rows per multi-row INSERT: 500 x 12 bound values stays far below SQLite's variable limit.
+_SQLITE_CHUNK = 500
+
+
+@lru_cache(maxsize=64)
+def _multi_row_insert(single_row_statement: str, count: int) -> str:
+    """``INSERT ... VALUES (?, ...)`` repeated for ``count`` rows in one statement."""
+    head, _, placeholders = single_row_statement.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([placeholders] * count)}"
+
+
 # The last seq ever allocated (AUTOINCREMENT keeps it in sqlite_sequence, even after a reset).
 _SQLITE_LAST_SEQ = (
     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'journal'), 0), "
@@ -576,25 +588,39 @@ class Journal:
 
     @staticmethod
     def _insert_rows_sqlite(conn: Connection, rows: list[_Row]) -> None:
-        """One ``executemany`` with explicit seqs. ``conn`` is a :meth:`Store.begin` transaction
+        """Multi-row INSERTs with explicit seqs. ``conn`` is a :meth:`Store.begin` transaction
         (``BEGIN IMMEDIATE``): it holds SQLite's write lock, so nobody else can allocate a seq
-        between reading the last one and committing ours."""
+        between reading the last one and committing ours.
+
+        Rows go in as ``INSERT ... VALUES (...), (...), ...`` of up to ``_SQLITE_CHUNK`` rows,
+        not through ``executemany``: sqlite3 releases the GIL around every step, and a writer
+        thread that must win the GIL back from a busy request loop once per row waits up to a
+        switch interval (5 ms) each time. Under sustained load that starved the writer until
+        the journal failed closed; one step per chunk keeps it well ahead."""
         raw = conn.connection.driver_connection
         statement = _SQLITE_LAST_SEQ
         try:
             seq = raw.execute(statement).fetchone()[0]
-            params = []
-            res_rows: list[tuple] = []
+            values: list = []
+            res_values: list = []
+            res_count = 0
             for row in rows:
                 seq += 1
-                params.append((seq, *row.values))
+                values.append(seq)
+                values.extend(row.values)
                 if row.resources:
-                    res_rows.extend(_sqlite_resource_rows(seq, row))
-            statement = _SQLITE_INSERT
-            raw.executemany(statement, params)
-            if res_rows:
-                statement = _SQLITE_INSERT_RESOURCES
-                raw.executemany(statement, res_rows)
+                    for resource_row in _sqlite_resource_rows(seq, row):
+                        res_values.extend(resource_row)
+                        res_count += 1
+            width = len(COLUMNS) + 1
+            for start in range(0, len(rows), _SQLITE_CHUNK):
+                count = min(_SQLITE_CHUNK, len(rows) - start)
+                statement = _multi_row_insert(_SQLITE_INSERT, count)
+                raw.execute(statement, values[start * width : (start + count) * width])
+            for start in range(0, res_count, _SQLITE_CHUNK):
+                count = min(_SQLITE_CHUNK, res_count - start)
+                statement = _multi_row_insert(_SQLITE_INSERT_RESOURCES, count)
+                raw.execute(statement, res_values[start * 6 : (start + count) * 6])
         except sqlite3.Error as exc:
             raise _sqlite_error(exc, statement) from exc
 
