@@ -16,6 +16,7 @@ Adding a workload is one entry in ``WORKLOADS``. Nothing here passes or fails: i
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import http.client
 import importlib.metadata
@@ -49,6 +50,7 @@ REGION = "us-east-1"
 TARGET_VS_MOTO = 10.0  # mamori req/s >= 10x moto's server
 TARGET_VS_HELLO = 1 / 3  # mamori req/s >= 1/3 of the bare ASGI hello-world
 TARGET_JOURNAL_COST = 0.10  # journaling costs <= 10% of req/s (issue 6)
+TARGET_POLICY_COST = 0.10  # evaluating 20 attached policies costs <= 10% of req/s (issue 3)
 
 
 # Requirements: what a fresh machine may lack, and how to get it.
@@ -296,14 +298,17 @@ def sign(
     headers: dict[str, str],
     body: bytes,
     region: str = REGION,
+    credentials: tuple[str, str] | None = None,
 ) -> SignedRequest:
-    """Sign one request with botocore's SigV4Auth, exactly as a client would send it."""
+    """Sign one request with botocore's SigV4Auth, exactly as a client would send it (with the
+    root keys unless ``credentials`` = (access key id, secret) are given)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
     request = AWSRequest(method=method, url=endpoint + path, data=body, headers=dict(headers))
-    SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), service, region).add_auth(request)
+    key_id, secret = credentials or (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    SigV4Auth(Credentials(key_id, secret), service, region).add_auth(request)
     signed = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
     # The signer took the host from the URL; send the very same value (wrk would otherwise
     # derive its own).
@@ -322,14 +327,22 @@ def query_request(endpoint: str, service: str, action: str, version: str, **para
     return sign(endpoint, service, "POST", "/", headers, body)
 
 
-def json_request(endpoint: str, service: str, target: str, payload: dict, version: str = "1.1"):
+def json_request(
+    endpoint: str,
+    service: str,
+    target: str,
+    payload: dict,
+    version: str = "1.1",
+    credentials: tuple[str, str] | None = None,
+):
     """A JSON-protocol request (KMS and friends), for replays such as TrentService.Encrypt."""
     headers = {
         "Content-Type": f"application/x-amz-json-{version}",
         "X-Amz-Target": target,
         "User-Agent": "mamori-benchmark",
     }
-    return sign(endpoint, service, "POST", "/", headers, json.dumps(payload).encode())
+    body = json.dumps(payload).encode()
+    return sign(endpoint, service, "POST", "/", headers, body, credentials=credentials)
 
 
 def send_once(endpoint: str, request: SignedRequest) -> tuple[int, bytes]:
@@ -553,6 +566,96 @@ def _sts_get_caller_identity(endpoint: str, _state: Any) -> SignedRequest:
     return query_request(endpoint, "sts", "GetCallerIdentity", "2011-06-15")
 
 
+# KMS replays (issue 4). The hello-world floor answers anything, so a setup that the floor cannot
+# serve falls back to placeholder values; mamori and moto get a real key.
+PLAINTEXT_B64 = base64.b64encode(b"x" * 64).decode()
+PLACEHOLDER_KEY = "11111111-2222-3333-4444-555555555555"
+
+
+def _kms_key(server: Server) -> dict:
+    try:
+        kms = _client(server.endpoint, "kms")
+        key_id = kms.create_key(Description="benchmark")["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key_id, Plaintext=b"x" * 64)["CiphertextBlob"]
+        return {"key": key_id, "blob": base64.b64encode(blob).decode(), "credentials": None}
+    except Exception:
+        if server.target.key.startswith("mamori"):
+            raise
+        return {"key": PLACEHOLDER_KEY, "blob": PLAINTEXT_B64, "credentials": None}
+
+
+# A realistic identity: 20 customer managed policies with conditions, attached to a user and
+# its group; the key's default policy delegates to IAM, so every Encrypt evaluates all of them
+# (issue 3).
+def _policy_document(index: int, key_arn: str) -> str:
+    statements = [
+        {
+            "Sid": f"Kms{index}",
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": key_arn if index == 19 else f"arn:aws:kms:*:*:key/other-{index}",
+            "Condition": {
+                "IpAddress": {"aws:SourceIp": ["127.0.0.0/8", "10.0.0.0/8"]},
+                "Bool": {"aws:SecureTransport": "false"},
+            },
+        },
+        {
+            "Sid": f"Read{index}",
+            "Effect": "Allow",
+            "Action": ["s3:Get*", "iam:List*", "logs:Describe*"],
+            "Resource": "*",
+            "Condition": {"StringLike": {"aws:userid": "AIDA*"}},
+        },
+        {
+            "Sid": f"Deny{index}",
+            "Effect": "Deny",
+            "Action": "kms:ScheduleKeyDeletion",
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": f"admins-{index}"}},
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _kms_key_and_policy_user(server: Server) -> dict:
+    state = _kms_key(server)
+    if not server.target.key.startswith("mamori"):
+        return state  # moto ignores IAM policies; the floor answers anything
+    kms, iam = _client(server.endpoint, "kms"), _client(server.endpoint, "iam")
+    key_arn = kms.describe_key(KeyId=state["key"])["KeyMetadata"]["Arn"]
+    iam.create_user(UserName="bench", Tags=[{"Key": "team", "Value": "payments"}])
+    iam.create_group(GroupName="bench-group")
+    iam.add_user_to_group(GroupName="bench-group", UserName="bench")
+    # IAM's default quota is 10 managed policies per user and per group: 10 on each.
+    for index in range(20):
+        arn = iam.create_policy(
+            PolicyName=f"bench-{index}", PolicyDocument=_policy_document(index, key_arn)
+        )["Policy"]["Arn"]
+        if index % 2:
+            iam.attach_user_policy(UserName="bench", PolicyArn=arn)
+        else:
+            iam.attach_group_policy(GroupName="bench-group", PolicyArn=arn)
+    key = iam.create_access_key(UserName="bench")["AccessKey"]
+    state["credentials"] = (key["AccessKeyId"], key["SecretAccessKey"])
+    return state
+
+
+def _kms_encrypt(endpoint: str, state: dict) -> SignedRequest:
+    payload = {"KeyId": state["key"], "Plaintext": PLAINTEXT_B64}
+    return json_request(
+        endpoint, "kms", "TrentService.Encrypt", payload, credentials=state["credentials"]
+    )
+
+
+def _kms_decrypt(endpoint: str, state: dict) -> SignedRequest:
+    return json_request(endpoint, "kms", "TrentService.Decrypt", {"CiphertextBlob": state["blob"]})
+
+
+def _kms_generate_data_key(endpoint: str, state: dict) -> SignedRequest:
+    payload = {"KeyId": state["key"], "KeySpec": "AES_256"}
+    return json_request(endpoint, "kms", "TrentService.GenerateDataKey", payload)
+
+
 WORKLOADS = [
     Workload(
         "boto3-sts-gci",
@@ -567,13 +670,33 @@ WORKLOADS = [
         requires=(WRK,),
         headline=True,
     ),
-    # Issue 4 adds KMS replays here, e.g.:
-    # Workload("wrk-kms-encrypt", "KMS Encrypt, replayed by wrk",
-    #          wrk_replay(lambda ep, key_id: json_request(ep, "kms", "TrentService.Encrypt",
-    #                     {"KeyId": key_id, "Plaintext": "aGVsbG8="}),
-    #                     setup=lambda s: _client(s.endpoint, "kms").create_key()["KeyMetadata"]
-    #                     ["KeyId"]),
-    #          requires=(WRK, BOTO3), headline=True),
+    Workload(
+        "wrk-kms-encrypt",
+        "KMS Encrypt (64 bytes) by the root user, replayed by wrk",
+        wrk_replay(_kms_encrypt, setup=_kms_key),
+        requires=(WRK, BOTO3),
+        headline=True,
+    ),
+    Workload(
+        "wrk-kms-decrypt",
+        "KMS Decrypt, replayed by wrk",
+        wrk_replay(_kms_decrypt, setup=_kms_key),
+        requires=(WRK, BOTO3),
+        headline=True,
+    ),
+    Workload(
+        "wrk-kms-gdk",
+        "KMS GenerateDataKey (AES_256), replayed by wrk",
+        wrk_replay(_kms_generate_data_key, setup=_kms_key),
+        requires=(WRK, BOTO3),
+        headline=True,
+    ),
+    Workload(
+        "wrk-kms-encrypt-iam",
+        "KMS Encrypt by an IAM user with 20 attached policies (conditions), replayed by wrk",
+        wrk_replay(_kms_encrypt, setup=_kms_key_and_policy_user),
+        requires=(WRK, BOTO3),
+    ),
 ]
 OPTIONAL_WORKLOADS = [
     Workload(
@@ -664,6 +787,21 @@ def compute_ratios(results: dict, workloads: list[Workload]) -> list[dict]:
             ratios.append(
                 _ratio(workload, "journal cost (1 - on/off)", 1 - mamori / off, TARGET_JOURNAL_COST)
             )
+    # Policy evaluation (issue 3): the same Encrypt by a user whose 20 policies are evaluated,
+    # against the root user (whose call evaluates only the key policy).
+    root = (results.get("wrk-kms-encrypt") or {}).get("mamori") or {}
+    user = (results.get("wrk-kms-encrypt-iam") or {}).get("mamori") or {}
+    if root.get("req_s") and user.get("req_s"):
+        workload = next(w for w in workloads if w.key == "wrk-kms-encrypt-iam")
+        ratios.append(
+            _ratio(
+                workload,
+                "policy cost (1 - 20 policies/root)",
+                1 - user["req_s"] / root["req_s"],
+                TARGET_POLICY_COST,
+                counts=True,
+            )
+        )
     return ratios
 
 
@@ -698,7 +836,7 @@ def print_ratios(ratios: list[dict]) -> None:
         if r["kind"] == "cpu":
             verdict += " (hello CPU/req / mamori CPU/req; informational)"
         elif not r["counts"]:
-            verdict += " (client-bound, informational)"
+            verdict += " (informational)"
         print(f"  {r['name']:<30}{r['workload']:<20}{shown:>10}  {r['target']:<10}{verdict}")
 
 

@@ -59,6 +59,9 @@ class Resources:
 
     def __init__(self, store: Store | None = None) -> None:
         self.store = store
+        # Bumped by every write on this node, and again when the writing transaction commits:
+        # in-memory caches of resources (KMS keys on the hot path) compare it to stay fresh.
+        self.generation = 0
 
     def put(
         self,
@@ -87,6 +90,9 @@ class Resources:
         self._write(conn, account, region, type, id, None, now, deleted=True)
         return True
 
+    def _bump(self, *_args) -> None:
+        self.generation += 1
+
     def _write(
         self,
         conn: Connection,
@@ -99,6 +105,10 @@ class Resources:
         *,
         deleted: bool,
     ) -> int:
+        self._bump()
+        if not getattr(conn, "_mamori_bump_on_commit", False):
+            conn._mamori_bump_on_commit = True
+            sa.event.listen(conn, "commit", self._bump, once=True)
         values = {
             "account": account,
             "region": region,

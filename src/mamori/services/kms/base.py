@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from mamori.errors import AwsError
 from mamori.services.kms import errors
@@ -24,6 +27,8 @@ from mamori.services.kms.keys import (
 )
 from mamori.services.kms.keystore import Materials
 from mamori.services.registry import Provider
+
+RECORD_CACHE_TTL = 2.0
 
 _KEY_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -51,6 +56,7 @@ class KmsBase(Provider):
     def __init__(self, runtime) -> None:
         super().__init__(runtime)
         self.materials = Materials(runtime.store if runtime is not None else None)
+        self._record_cache: dict[tuple[str, str, str, str], tuple[int, float, Any]] = {}
 
     @contextmanager
     def _read(self, ctx=None) -> Iterator[Any]:
@@ -61,12 +67,36 @@ class KmsBase(Provider):
             yield ctx.transaction()
             return
         with self.runtime.store.connect() as conn:
+            conn._mamori_read_only = True  # reads through it may be served from the cache
             yield conn
 
-    # Keys
+    # Keys and aliases, read through a small cache: every Encrypt/Decrypt needs them, and a
+    # store round trip costs more than the cryptography. An entry is used only while no
+    # resource has been written on this node since it was read (Resources.generation moves on
+    # every write and commit), and for RECORD_CACHE_TTL seconds at most, which bounds how long
+    # another node sharing the database may act on a key state it has not seen yet.
+
+    def _cached_record(self, conn, account: str, region: str, kind: str, name: str):
+        resources = self.runtime.resources
+        if not getattr(conn, "_mamori_read_only", False):
+            return resources.get(conn, account, region, kind, name)
+        cache = self._record_cache
+        key = (account, region, kind, name)
+        generation = resources.generation
+        hit = cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] == generation and hit[1] > now:
+            # A fresh copy per call: callers may change the dict they get.
+            return orjson.loads(hit[2]) if hit[2] is not None else None
+        record = resources.get(conn, account, region, kind, name)
+        if len(cache) > 10_000:
+            cache.clear()
+        frozen = orjson.dumps(record) if record is not None else None
+        cache[key] = (generation, now + RECORD_CACHE_TTL, frozen)
+        return record
 
     def _get_key(self, conn, account: str, region: str, key_id: str) -> dict[str, Any] | None:
-        return self.runtime.resources.get(conn, account, region, KEY_TYPE, key_id)
+        return self._cached_record(conn, account, region, KEY_TYPE, key_id)
 
     def _save_key(self, ctx, key: dict[str, Any], conn=None) -> None:
         account, region = key["AWSAccountId"], key["Arn"].split(":")[3]

@@ -57,7 +57,7 @@ def _alias_entry(record: dict[str, Any]) -> dict[str, Any]:
 
 class AliasOps(KmsBase):
     def _alias_record(self, conn, ctx, name: str) -> dict[str, Any] | None:
-        return self.runtime.resources.get(conn, ctx.account_id, ctx.region, ALIAS_TYPE, name)
+        return self._cached_record(conn, ctx.account_id, ctx.region, ALIAS_TYPE, name)
 
     def _put_alias(self, ctx, record: dict[str, Any], conn=None) -> None:
         self.runtime.resources.put(
