@@ -16,7 +16,6 @@ import hmac
 import inspect
 import logging
 import time
-import uuid
 from typing import Any
 
 from mamori.clock import wall_clock
@@ -35,6 +34,7 @@ from mamori.gateway.sigv4 import (
 )
 from mamori.gateway.streams import body_stream, read_body, sha256_checked
 from mamori.iam.principals import Principal, anonymous_principal
+from mamori.ids import random_uuid
 from mamori.protocols import get_parser, get_serializer
 from mamori.protocols.base import HttpRequest, HttpResponse
 from mamori.service_models import service_model
@@ -126,7 +126,7 @@ class Gateway:
 
     async def _aws(self, request: HttpRequest, receive) -> HttpResponse:
         runtime = self.runtime
-        request_id = str(uuid.uuid4())
+        request_id = random_uuid()
         route: Route | None = None
         ctx: RequestContext | None = None
         principal: Principal | None = None

@@ -60,7 +60,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -74,6 +73,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mamori.errors import AwsError
+from mamori.ids import time_ordered_uuid
 from mamori.store.engine import Store
 from mamori.store.schema import (
     JOURNAL_LOCK_KEYS,
@@ -168,21 +168,11 @@ else:  # pragma: no cover - orjson is a dependency; kept working without it
 
 
 def new_event_id() -> str:
-    """A random eventID that sorts by creation time: a version 7 UUID (RFC 9562: 48 bits of Unix
-    milliseconds, then 74 random bits). Journal rows are indexed by eventID (it is unique), and
-    uuid4's random order makes every insert touch a different page of that index once the
-    journal is large, which costs the writer more than everything else; ids that grow with time
-    keep those inserts at the end of the index."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (
-        (millis & 0xFFFF_FFFF_FFFF) << 80
-        | 0x7 << 76
-        | (rand >> 62 & 0xFFF) << 64
-        | 0b10 << 62
-        | rand & 0x3FFF_FFFF_FFFF_FFFF
-    )
-    return str(uuid.UUID(int=value))
+    """A random eventID that sorts by creation time (a version 7 UUID). Journal rows are indexed
+    by eventID (it is unique), and uuid4's random order makes every insert touch a different
+    page of that index once the journal is large, which costs the writer more than everything
+    else; ids that grow with time keep those inserts at the end of the index."""
+    return time_ordered_uuid()
 
 
 def _username(identity: dict) -> str | None:

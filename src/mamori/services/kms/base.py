@@ -30,6 +30,33 @@ from mamori.services.registry import Provider
 
 RECORD_CACHE_TTL = 2.0
 
+
+class _LazyReader:
+    """A read connection that connects on first use: a call served from the caches (key
+    record, unsealed material) never touches the store at all."""
+
+    _mamori_read_only = True  # reads through it may be served from the record cache
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self._scope = None
+        self._conn = None
+
+    def __getattr__(self, name: str):
+        if self._conn is None:
+            self._scope = self._store.connect()
+            self._conn = self._scope.__enter__()
+        return getattr(self._conn, name)
+
+    def close(self, exc: BaseException | None) -> None:
+        if self._scope is not None:
+            scope, self._scope, self._conn = self._scope, None, None
+            if exc is None:
+                scope.__exit__(None, None, None)
+            else:
+                scope.__exit__(type(exc), exc, exc.__traceback__)
+
+
 _KEY_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
@@ -66,9 +93,13 @@ class KmsBase(Provider):
         if ctx is not None and ctx.in_transaction:
             yield ctx.transaction()
             return
-        with self.runtime.store.connect() as conn:
-            conn._mamori_read_only = True  # reads through it may be served from the cache
-            yield conn
+        reader = _LazyReader(self.runtime.store)
+        try:
+            yield reader
+        except BaseException as exc:
+            reader.close(exc)
+            raise
+        reader.close(None)
 
     # Keys and aliases, read through a small cache: every Encrypt/Decrypt needs them, and a
     # store round trip costs more than the cryptography. An entry is used only while no
