@@ -18,6 +18,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+# The store fixture (SQLite and PostgreSQL) for the store, journal and other suites.
+pytest_plugins = ("tests.store_fixtures",)
+
 ACCESS_KEY_ID = "AKIAMAMORITESTROOT01"
 SECRET_ACCESS_KEY = "mamori-test-root-secret-access-key-0000000"
 REGION = "us-east-1"

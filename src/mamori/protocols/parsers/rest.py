@@ -4,6 +4,7 @@ payload (a structure, a blob, a string or a stream). The body format is the subc
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,20 +89,20 @@ def _timestamp_list(value: str) -> list[Any]:
     return out
 
 
-class RestParser:
+class RestParser(ABC):
     protocol = "rest"
 
     def __init__(self) -> None:
         self._plans: dict[tuple[int, str], Plan] = {}
 
     # The body format: subclasses implement these two.
-    def parse_payload(self, body: bytes, shape: Shape, operation: OperationModel) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def parse_payload(self, body: bytes, shape: Shape, operation: OperationModel) -> Any: ...
 
+    @abstractmethod
     def parse_body_members(
         self, body: bytes, shape: Shape, exclude: frozenset[str], operation: OperationModel
-    ) -> dict[str, Any]:
-        raise NotImplementedError
+    ) -> dict[str, Any]: ...
 
     def parse(
         self, request: HttpRequest, operation: OperationModel, uri_params: dict[str, str]

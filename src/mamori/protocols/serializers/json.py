@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from abc import ABC, abstractmethod
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -60,16 +61,16 @@ def query_error_header(service: ServiceModel, shape: Shape | None, code: str, se
     return f"{query_code};{'Sender' if sender else 'Receiver'}"
 
 
-class JsonLikeSerializer:
+class JsonLikeSerializer(ABC):
     """Shared by ``json`` and ``smithy-rpc-v2-cbor``: both send one document of members."""
 
     values: ValueCompiler
 
-    def _content_type(self, service: ServiceModel) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def _content_type(self, service: ServiceModel) -> str: ...
 
-    def _encode(self, document: dict[str, Any]) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def _encode(self, document: dict[str, Any]) -> bytes: ...
 
     def _base_headers(self, service: ServiceModel, request_id: str) -> dict[str, str]:
         return {"x-amzn-RequestId": request_id, "Content-Type": self._content_type(service)}

@@ -1,4 +1,6 @@
-"""``store`` fixture: a fresh Store on SQLite and on PostgreSQL (own database per test)."""
+"""The ``store`` fixture: a fresh Store on SQLite and on PostgreSQL (own database per test).
+
+Registered for the whole suite in tests/conftest.py (``pytest_plugins``)."""
 
 from __future__ import annotations
 
