@@ -225,3 +225,63 @@ def boundary_shape(arn: str | None) -> dict[str, str] | None:
     if not arn:
         return None
     return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
+
+
+class ArnKeyedStore:
+    """IAM entities addressed by ARN, stored under one field in lower case (OIDC providers by
+    URL, SAML providers by name). Subclasses set the ARN kind, the resource type, the field and
+    IAM's not-found message."""
+
+    arn_kind: str  # "oidc-provider", "saml-provider"
+    resource_type: str
+    key_field: str
+    not_found: str  # formatted with {arn}
+
+    def __init__(self, resources, conn, account_id: str) -> None:
+        self.resources = resources
+        self.conn = conn
+        self.account_id = account_id
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:{self.arn_kind}/{name}"
+
+    def _key(self, arn: str) -> str | None:
+        prefix = self.arn("")
+        return arn[len(prefix) :].lower() if arn.startswith(prefix) else None
+
+    def find(self, arn: str) -> dict[str, Any] | None:
+        key = self._key(arn)
+        if key is None:
+            return None
+        return self.resources.get(self.conn, self.account_id, GLOBAL, self.resource_type, key)
+
+    def get(self, arn: str) -> dict[str, Any]:
+        entity = self.find(arn)
+        if entity is None:
+            raise AwsError("NoSuchEntityException", self.not_found.format(arn=arn))
+        return entity
+
+    def save(self, entity: dict[str, Any], now: datetime) -> None:
+        self.resources.put(
+            self.conn,
+            account=self.account_id,
+            region=GLOBAL,
+            type=self.resource_type,
+            id=entity[self.key_field].lower(),
+            data=entity,
+            now=now,
+        )
+
+    def delete(self, entity: dict[str, Any], now: datetime) -> None:
+        self.resources.delete(
+            self.conn,
+            self.account_id,
+            GLOBAL,
+            self.resource_type,
+            entity[self.key_field].lower(),
+            now,
+        )
+
+    def all(self) -> list[dict[str, Any]]:
+        rows = self.resources.list(self.conn, self.account_id, GLOBAL, self.resource_type)
+        return [data for _, data in rows]

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from mamori.errors import AwsError
-from mamori.iam.entities import GLOBAL, iso, tag_list
+from mamori.iam.entities import ArnKeyedStore, iso, tag_list
 
 OIDC_PROVIDER = "AWS::IAM::OIDCProvider"
 MAX_THUMBPRINTS = 5
@@ -46,43 +46,11 @@ def check_client_ids(client_ids: list[str]) -> list[str]:
     return unique
 
 
-class OidcProviders:
-    def __init__(self, resources, conn, account_id: str) -> None:
-        self.resources = resources
-        self.conn = conn
-        self.account_id = account_id
-
-    def arn(self, url: str) -> str:
-        return f"arn:aws:iam::{self.account_id}:oidc-provider/{url}"
-
-    def _key(self, arn: str) -> str | None:
-        prefix = f"arn:aws:iam::{self.account_id}:oidc-provider/"
-        return arn[len(prefix) :].lower() if arn.startswith(prefix) else None
-
-    def find(self, arn: str) -> dict[str, Any] | None:
-        key = self._key(arn)
-        if key is None:
-            return None
-        return self.resources.get(self.conn, self.account_id, GLOBAL, OIDC_PROVIDER, key)
-
-    def get(self, arn: str) -> dict[str, Any]:
-        provider = self.find(arn)
-        if provider is None:
-            raise AwsError(
-                "NoSuchEntityException", f"OpenIDConnect Provider not found for arn {arn}"
-            )
-        return provider
-
-    def save(self, provider: dict[str, Any], now: datetime) -> None:
-        self.resources.put(
-            self.conn,
-            account=self.account_id,
-            region=GLOBAL,
-            type=OIDC_PROVIDER,
-            id=provider["Url"].lower(),
-            data=provider,
-            now=now,
-        )
+class OidcProviders(ArnKeyedStore):
+    arn_kind = "oidc-provider"
+    resource_type = OIDC_PROVIDER
+    key_field = "Url"
+    not_found = "OpenIDConnect Provider not found for arn {arn}"
 
     def create(
         self,
@@ -108,15 +76,6 @@ class OidcProviders:
         }
         self.save(provider, now)
         return provider
-
-    def delete(self, provider: dict[str, Any], now: datetime) -> None:
-        self.resources.delete(
-            self.conn, self.account_id, GLOBAL, OIDC_PROVIDER, provider["Url"].lower(), now
-        )
-
-    def all(self) -> list[dict[str, Any]]:
-        rows = self.resources.list(self.conn, self.account_id, GLOBAL, OIDC_PROVIDER)
-        return [data for _, data in rows]
 
 
 def public_oidc_provider(provider: dict[str, Any]) -> dict[str, Any]:

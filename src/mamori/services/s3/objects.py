@@ -151,6 +151,34 @@ def put(
     return version_id
 
 
+def put_blob(
+    conn,
+    bucket,
+    key: str,
+    blob,
+    *,
+    now: datetime,
+    meta: dict[str, Any],
+    crypto: dict[str, Any] | None,
+) -> tuple[str, str]:
+    """Record a body just written to the blob store as the newest version of ``key`` in
+    ``bucket`` (a Bucket): returns (ETag without quotes, version id)."""
+    etag = blob.md5.hex()
+    version_id = put(
+        conn,
+        bucket=bucket.name,
+        key=key,
+        versioning=bucket.versioning,
+        size=blob.size,
+        etag=etag,
+        now=now,
+        meta=meta,
+        crypto=crypto,
+        blobs=[blob.entry()],
+    )
+    return etag, version_id
+
+
 def update_meta(conn, obj: ObjectVersion, meta: dict[str, Any]) -> None:
     conn.execute(
         objects_table.update()

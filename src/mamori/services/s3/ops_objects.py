@@ -286,18 +286,8 @@ class ObjectOps(S3Base):
                 meta["checksum_type"] = "FULL_OBJECT"
             conn = ctx.transaction()
             conditions.check_write(params, objects.latest(conn, bucket.name, key))
-            etag = blob.md5.hex()
-            version_id = objects.put(
-                conn,
-                bucket=bucket.name,
-                key=key,
-                versioning=bucket.versioning,
-                size=blob.size,
-                etag=etag,
-                now=ctx.now,
-                meta=meta,
-                crypto=sse.record,
-                blobs=[blob.entry()],
+            etag, version_id = objects.put_blob(
+                conn, bucket, key, blob, now=ctx.now, meta=meta, crypto=sse.record
             )
         except BaseException:
             self.blobs.discard(blob)
@@ -492,19 +482,8 @@ class ObjectOps(S3Base):
             if checksums:
                 meta["checksums"] = checksums
                 meta["checksum_type"] = "FULL_OBJECT"
-            conn = ctx.transaction()
-            etag = blob.md5.hex()
-            version_id = objects.put(
-                conn,
-                bucket=bucket.name,
-                key=key,
-                versioning=bucket.versioning,
-                size=blob.size,
-                etag=etag,
-                now=ctx.now,
-                meta=meta,
-                crypto=sse.record,
-                blobs=[blob.entry()],
+            etag, version_id = objects.put_blob(
+                ctx.transaction(), bucket, key, blob, now=ctx.now, meta=meta, crypto=sse.record
             )
         except BaseException:
             self.blobs.discard(blob)

@@ -229,18 +229,8 @@ def put_object(
         meta: dict[str, Any] = {"ContentType": content_type}
         if metadata:
             meta["Metadata"] = {k.lower(): v for k, v in metadata.items()}
-        etag = blob.md5.hex()
-        version_id = objects.put(
-            conn,
-            bucket=target.name,
-            key=key,
-            versioning=target.versioning,
-            size=blob.size,
-            etag=etag,
-            now=ctx.now,
-            meta=meta,
-            crypto=chosen.record,
-            blobs=[blob.entry()],
+        etag, version_id = objects.put_blob(
+            conn, target, key, blob, now=ctx.now, meta=meta, crypto=chosen.record
         )
     except BaseException:
         s3.blobs.discard(blob)
