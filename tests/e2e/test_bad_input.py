@@ -87,3 +87,29 @@ def test_unknown_json_operation_and_unknown_query_action(server):
         )
     )
     assert code == 400 and b"<Code>InvalidAction</Code>" in body
+
+
+def test_non_ascii_signature_or_payload_hash_is_a_mismatch_not_a_server_error(server):
+    """A signature or payload hash is hex; anything else (latin-1 bytes in a header) is simply a
+    wrong signature, answered with the service's own 403/400, never a 500."""
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    request = _signed(server.endpoint, "sts", None, body, "application/x-www-form-urlencoded")
+    authorization = request.get_header("Authorization")
+    signature = authorization.rsplit("Signature=", 1)[1]
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = {k: v for k, v in request.header_items() if k.lower() != "authorization"}
+    headers["Authorization"] = authorization.replace(signature, "\xe9" * len(signature))
+    conn.request("POST", "/", body=body, headers=headers)
+    response = conn.getresponse()
+    assert response.status == 403
+    assert b"<Code>SignatureDoesNotMatch</Code>" in response.read()
+
+    headers["Authorization"] = authorization
+    headers["x-amz-content-sha256"] = "\xe9" * 64
+    conn.request("POST", "/", body=body, headers=headers)
+    response = conn.getresponse()
+    assert response.status in (400, 403)
+    assert response.status != 500
+    text = response.read()
+    assert b"<Code>" in text and b"InternalFailure" not in text
+    conn.close()

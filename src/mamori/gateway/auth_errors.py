@@ -88,9 +88,13 @@ class AuthFailure(Exception):
         self.context: dict[str, Any] = context
 
 
+_FIVE_MINUTES = timedelta(minutes=5)
+_CLOCK_SKEWS = dict.fromkeys(_FIFTEEN_MINUTE_SERVICES, timedelta(minutes=15))
+
+
 def max_clock_skew(service_name: str) -> timedelta:
     """How far a header-signed request's X-Amz-Date may be from the server clock."""
-    return timedelta(minutes=15 if service_name in _FIFTEEN_MINUTE_SERVICES else 5)
+    return _CLOCK_SKEWS.get(service_name, _FIVE_MINUTES)
 
 
 @lru_cache(maxsize=256)

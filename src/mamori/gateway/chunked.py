@@ -352,7 +352,7 @@ class AwsChunkedDecoder:
             f"{EMPTY_SHA256}\n{data_hash}"
         )
         expected = self._sign(string)
-        if not hmac.compare_digest(expected, self._chunk_sig.lower()):
+        if not _same_hex(expected, self._chunk_sig):
             raise _signature_mismatch(string, self._chunk_sig)
         self._previous = expected
 
@@ -383,7 +383,7 @@ class AwsChunkedDecoder:
                 f"AWS4-HMAC-SHA256-TRAILER\n{self._amz_date}\n{self._scope}\n{self._previous}\n"
                 + hashlib.sha256("".join(canonical).encode("utf-8")).hexdigest()
             )
-            if not hmac.compare_digest(self._sign(string), signature.lower()):
+            if not _same_hex(self._sign(string), signature):
                 raise _signature_mismatch(string, signature)
         elif signature is not None:
             raise _malformed_trailer(TRAILER_SIGNATURE)
@@ -478,3 +478,10 @@ def decoder_for(request: HttpRequest, info: SignatureInfo, secret: str) -> AwsCh
         trailer_checksum_header=request.headers.get("x-amz-trailer"),
         decoded_length=decoded_length,
     )
+
+
+def _same_hex(expected: str, claimed: str) -> bool:
+    """Constant-time comparison of a hex digest with what the client claimed (any text: a
+    non-ASCII claim is simply wrong, where ``compare_digest`` would raise)."""
+    claimed = claimed.lower()
+    return claimed.isascii() and hmac.compare_digest(expected, claimed)

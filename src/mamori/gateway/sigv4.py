@@ -22,17 +22,26 @@ failing requests pay for the alternatives.
 
 Derived signing keys are cached per (secret, date, region, service): the hot path is one SHA-256
 of the canonical request and one HMAC.
+
+Performance: the common requests are verified by fast paths that each accept only input the
+general code would treat identically, and fall back to it for anything else: one precompiled
+regex for a well-formed ``Authorization`` header (credential scope included), small bounded
+caches for what repeats from request to request (parsed ``X-Amz-Date`` values with their
+timestamp, parsed ``SignedHeaders`` lists, the keyed HMAC state of each derived key), and no
+URI-encoding work for paths and query components made only of unreserved characters.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import islice
 from urllib.parse import quote, unquote, unquote_plus
 
 from mamori.gateway.auth_errors import (
@@ -88,7 +97,11 @@ PAYLOAD_TOKENS = frozenset(
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_PRESIGN_EXPIRES = 604800  # seven days
 
-_HEX = frozenset("0123456789abcdefABCDEF")
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+# Bounds of the module's small caches: entries (a full cache is emptied and refilled), and the
+# length of a request-supplied string kept as a key (extraction runs before authentication).
+_CACHE_SIZE = 1024
+_CACHED_VALUE_MAX = 512
 _PRESIGN_PARAMS = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -130,11 +143,13 @@ class SignatureInfo:
     # request, else the SHA-256 of ``request.body`` (what botocore signs for the other services).
     payload_hash: str
 
-    @property
+    # Cached (``extract_signature`` fills both in when it builds the instance; an instance made
+    # otherwise, or by ``dataclasses.replace``, computes them from its fields on first use).
+    @cached_property
     def scope(self) -> str:
         return f"{self.date}/{self.region}/{self.service}/{TERMINATOR}"
 
-    @property
+    @cached_property
     def timestamp(self) -> str:
         """X-Amz-Date in ISO-8601 basic format, as it appears in the string to sign."""
         return amz_timestamp(self.amz_date)
@@ -142,6 +157,47 @@ class SignatureInfo:
     @property
     def streaming(self) -> bool:
         return self.payload_hash.startswith("STREAMING-")
+
+
+_new_object = object.__new__
+
+
+def _signature_info(
+    access_key_id: str,
+    date: str,
+    region: str,
+    service: str,
+    signed_headers: tuple[str, ...],
+    signature: str,
+    amz_date: datetime,
+    presigned: bool,
+    expires: int | None,
+    session_token: str | None,
+    payload_hash: str,
+    timestamp: str,
+) -> SignatureInfo:
+    """``SignatureInfo(...)`` with ``timestamp`` and ``scope`` already cached, built without the
+    frozen dataclass's per-field ``object.__setattr__`` (it has no ``__post_init__``; the tests
+    check the result equals the constructor's)."""
+    info = _new_object(SignatureInfo)
+    info.__dict__.update(
+        {
+            "access_key_id": access_key_id,
+            "date": date,
+            "region": region,
+            "service": service,
+            "signed_headers": signed_headers,
+            "signature": signature,
+            "amz_date": amz_date,
+            "presigned": presigned,
+            "expires": expires,
+            "session_token": session_token,
+            "payload_hash": payload_hash,
+            "timestamp": timestamp,
+            "scope": f"{date}/{region}/{service}/{TERMINATOR}",
+        }
+    )
+    return info
 
 
 # --------------------------------------------------------------------------- keys and hashes
@@ -157,7 +213,22 @@ def signing_key(secret_access_key: str, date: str, region: str, service: str) ->
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, msg.encode("utf-8"), "sha256")
+
+
+# Derived key -> an HMAC-SHA256 object keyed with it and fed nothing: signing a string is a copy
+# of it (the keyed state), one update and one digest, cheaper than keying a new HMAC each time.
+# Keyed by the derived key itself, so two secrets, dates, regions or services never share one.
+_KEYED: dict[bytes, hmac.HMAC] = {}
+
+
+def _keyed_hmac(key: bytes) -> hmac.HMAC:
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        if len(_KEYED) >= _CACHE_SIZE:
+            _KEYED.clear()
+        keyed = _KEYED[key] = hmac.new(key, digestmod="sha256")
+    return keyed
 
 
 def string_to_sign(timestamp: str, scope: str, canonical_request: str) -> str:
@@ -170,7 +241,7 @@ def sign(key: bytes, string: str) -> str:
 
 
 def is_sha256_hex(value: str) -> bool:
-    return len(value) == 64 and all(c in _HEX for c in value)
+    return _SHA256_HEX.fullmatch(value) is not None
 
 
 # --------------------------------------------------------------------------- extraction
@@ -192,7 +263,65 @@ def _incomplete(message: str, **context) -> AuthFailure:
     return AuthFailure(INCOMPLETE_SIGNATURE, message, **context)
 
 
+# A well-formed header as the SDKs write it: the three components in the usual order, separated
+# by "," or ", ", each value printable ASCII without "," or "=" (so the general parser below
+# would find exactly these values), and a credential that ``_parse_credential`` accepts (the
+# access key id may contain "/": the scope is its last four "/"-separated parts, as rsplit
+# finds them; the lazy "+?" only finds that one split sooner). Any other header goes through
+# the general parser, which words the errors.
+_VALUE = r"[!-+\--<>-~]"  # printable ASCII but "," and "="
+_SCOPE_PART = r"[!-+\-.0-<>-~]"  # ... and not "/"
+_AUTHORIZATION = re.compile(
+    rf"AWS4-HMAC-SHA256 Credential=({_VALUE}+?)/([0-9]{{8}})/({_SCOPE_PART}+)/({_SCOPE_PART}+)"
+    rf"/aws4_request, ?SignedHeaders=({_VALUE}+), ?Signature=({_VALUE}+)"
+)
+
+
 def _from_header(request: HttpRequest, authorization: str) -> SignatureInfo:
+    headers = request.headers
+    match = _AUTHORIZATION.fullmatch(authorization)
+    if match is not None:
+        access_key_id, date, region, service, signed, signature = match.groups()
+        if not (headers.get("x-amz-date") or headers.get("date")):
+            raise _missing_component(
+                "Date",
+                authorization,
+                request,
+                {
+                    "Credential": f"{access_key_id}/{date}/{region}/{service}/{TERMINATOR}",
+                    "SignedHeaders": signed,
+                    "Signature": signature,
+                },
+            )
+    else:
+        credential, signed, signature = _parse_authorization(request, authorization)
+        access_key_id, date, region, service = _parse_credential(credential, presigned=False)
+    amz_date, timestamp = _parse_header_date(request)
+    if date != timestamp[:8]:
+        _check_scope(date, amz_date, presigned=False)
+    signed_headers = _SIGNED_HEADERS.get(signed)
+    if signed_headers is None:
+        signed_headers = _parse_signed_headers(signed, presigned=False)
+    payload_hash = _header_payload_hash(request, service, presigned=False)
+    return _signature_info(
+        access_key_id,
+        date,
+        region,
+        service,
+        signed_headers,
+        signature,
+        amz_date,
+        False,
+        None,
+        headers.get("x-amz-security-token"),
+        payload_hash,
+        timestamp,
+    )
+
+
+def _parse_authorization(request: HttpRequest, authorization: str) -> tuple[str, str, str]:
+    """The general parser: (Credential, SignedHeaders, Signature) of any Authorization header,
+    or the error AWS answers for it."""
     algorithm, _, rest = authorization.partition(" ")
     if algorithm != ALGORITHM:
         message = f"Unsupported AWS 'algorithm': '{algorithm}'." if algorithm else ""
@@ -239,37 +368,26 @@ def _from_header(request: HttpRequest, authorization: str) -> SignatureInfo:
             )
             if not v
         )
-        s3 = (
-            {
-                "s3_code": "AccessDenied",
-                "s3_status": 403,
-                "s3_message": "AWS authentication requires a valid Date or x-amz-date header",
-            }
-            if missing == "Date"
-            else {
-                "s3_code": "AuthorizationHeaderMalformed",
-                "s3_message": f"The authorization header is malformed; missing {missing}.",
-            }
-        )
-        raise _incomplete(_missing_components_message(authorization, request, components), **s3)
-    access_key_id, date, region, service = _parse_credential(credential, presigned=False)
-    amz_date = _parse_header_date(request)
-    _check_scope(date, amz_date, presigned=False)
-    signed_headers = _parse_signed_headers(signed, presigned=False)
-    payload_hash = _header_payload_hash(request, service, presigned=False)
-    return SignatureInfo(
-        access_key_id=access_key_id,
-        date=date,
-        region=region,
-        service=service,
-        signed_headers=signed_headers,
-        signature=signature,
-        amz_date=amz_date,
-        presigned=False,
-        expires=None,
-        session_token=request.headers.get("x-amz-security-token"),
-        payload_hash=payload_hash,
+        raise _missing_component(missing, authorization, request, components)
+    return credential, signed, signature
+
+
+def _missing_component(
+    missing: str, authorization: str, request: HttpRequest, components: dict[str, str]
+) -> AuthFailure:
+    s3 = (
+        {
+            "s3_code": "AccessDenied",
+            "s3_status": 403,
+            "s3_message": "AWS authentication requires a valid Date or x-amz-date header",
+        }
+        if missing == "Date"
+        else {
+            "s3_code": "AuthorizationHeaderMalformed",
+            "s3_message": f"The authorization header is malformed; missing {missing}.",
+        }
     )
+    return _incomplete(_missing_components_message(authorization, request, components), **s3)
 
 
 def _missing_components_message(
@@ -308,31 +426,37 @@ def _from_query(request: HttpRequest, query: dict[str, list[str]]) -> SignatureI
     access_key_id, date, region, service = _parse_credential(
         values["X-Amz-Credential"], presigned=True
     )
-    amz_date = _parse_basic_date(values["X-Amz-Date"])
-    if amz_date is None:
+    parsed = _basic_date(values["X-Amz-Date"])
+    if parsed is None:
         raise _incomplete(
             f"Date must be in ISO-8601 'basic format'. Got '{values['X-Amz-Date']}'. "
             "See http://en.wikipedia.org/wiki/ISO_8601",
             s3_code="AuthorizationQueryParametersError",
             s3_message="X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
         )
-    _check_scope(date, amz_date, presigned=True)
+    amz_date, timestamp = parsed
+    if date != timestamp[:8]:
+        _check_scope(date, amz_date, presigned=True)
     expires = _parse_expires(values["X-Amz-Expires"], service)
-    signed_headers = _parse_signed_headers(values["X-Amz-SignedHeaders"], presigned=True)
+    signed = values["X-Amz-SignedHeaders"]
+    signed_headers = _SIGNED_HEADERS.get(signed)
+    if signed_headers is None:
+        signed_headers = _parse_signed_headers(signed, presigned=True)
     payload_hash = _header_payload_hash(request, service, presigned=True)
     token = (query.get("X-Amz-Security-Token") or [None])[0]
-    return SignatureInfo(
-        access_key_id=access_key_id,
-        date=date,
-        region=region,
-        service=service,
-        signed_headers=signed_headers,
-        signature=values["X-Amz-Signature"],
-        amz_date=amz_date,
-        presigned=True,
-        expires=expires,
-        session_token=token if token is not None else request.headers.get("x-amz-security-token"),
-        payload_hash=payload_hash,
+    return _signature_info(
+        access_key_id,
+        date,
+        region,
+        service,
+        signed_headers,
+        values["X-Amz-Signature"],
+        amz_date,
+        True,
+        expires,
+        token if token is not None else request.headers.get("x-amz-security-token"),
+        payload_hash,
+        timestamp,
     )
 
 
@@ -416,25 +540,46 @@ def _parse_basic_date(value: str) -> datetime | None:
         return None
 
 
-def _parse_header_date(request: HttpRequest) -> datetime:
+# X-Amz-Date value -> (datetime, its ``amz_timestamp``), for the values ``_parse_basic_date``
+# accepts: a busy server sees the same few seconds over and over.
+_BASIC_DATES: dict[str, tuple[datetime, str]] = {}
+
+
+def _basic_date(value: str) -> tuple[datetime, str] | None:
+    """``_parse_basic_date`` (memoised), with the timestamp of the result."""
+    entry = _BASIC_DATES.get(value)
+    if entry is None:
+        parsed = _parse_basic_date(value)
+        if parsed is None:
+            return None
+        if len(_BASIC_DATES) >= _CACHE_SIZE:
+            _BASIC_DATES.clear()
+        entry = _BASIC_DATES[value] = (parsed, amz_timestamp(parsed))
+    return entry
+
+
+def _parse_header_date(request: HttpRequest) -> tuple[datetime, str]:
+    """The request's X-Amz-Date (else Date) header, with its ``amz_timestamp``."""
     raw = request.headers.get("x-amz-date")
     if raw is not None:
-        parsed = _parse_basic_date(raw.strip())
+        entry = _basic_date(raw.strip())
+        if entry is not None:
+            return entry
     else:
         raw = request.headers.get("date", "")
         try:
             parsed = parsedate_to_datetime(raw).astimezone(UTC)
         except (TypeError, ValueError, IndexError):
-            parsed = None
-    if parsed is None:
-        raise _incomplete(
-            f"Date must be in ISO-8601 'basic format'. Got '{raw}'. "
-            "See http://en.wikipedia.org/wiki/ISO_8601",
-            s3_code="AccessDenied",
-            s3_status=403,
-            s3_message="AWS authentication requires a valid Date or x-amz-date header",
-        )
-    return parsed
+            pass
+        else:
+            return parsed, amz_timestamp(parsed)
+    raise _incomplete(
+        f"Date must be in ISO-8601 'basic format'. Got '{raw}'. "
+        "See http://en.wikipedia.org/wiki/ISO_8601",
+        s3_code="AccessDenied",
+        s3_status=403,
+        s3_message="AWS authentication requires a valid Date or x-amz-date header",
+    )
 
 
 def _check_scope(date: str, amz_date: datetime, *, presigned: bool) -> None:
@@ -460,7 +605,12 @@ def _check_scope(date: str, amz_date: datetime, *, presigned: bool) -> None:
         )
 
 
+# SignedHeaders value -> its parsed names, for the values ``_parse_signed_headers`` accepts.
+_SIGNED_HEADERS: dict[str, tuple[str, ...]] = {}
+
+
 def _parse_signed_headers(value: str, *, presigned: bool) -> tuple[str, ...]:
+    """The names of a SignedHeaders list (cached in ``_SIGNED_HEADERS`` once accepted)."""
     names = tuple(n.strip().lower() for n in value.split(";") if n.strip())
     if "host" not in names:
         code, _ = _s3_prefix(presigned)
@@ -474,6 +624,10 @@ def _parse_signed_headers(value: str, *, presigned: bool) -> tuple[str, ...]:
             else "The authorization header is malformed; 'Host' must be a 'SignedHeader' in the "
             "AWS Authorization.",
         )
+    if len(value) <= _CACHED_VALUE_MAX:
+        if len(_SIGNED_HEADERS) >= _CACHE_SIZE:
+            _SIGNED_HEADERS.clear()
+        _SIGNED_HEADERS[value] = names
     return names
 
 
@@ -554,8 +708,29 @@ def _header_payload_hash(request: HttpRequest, service: str, *, presigned: bool)
 # --------------------------------------------------------------------------- canonical request
 
 
+# Strings that URI decoding and SigV4 URI encoding both leave unchanged (no "%", no "+", nothing
+# outside A-Za-z0-9-_.~), and paths that are also free of dot and empty segments: for these the
+# canonical forms are the strings themselves.
+_UNRESERVED = re.compile(r"[A-Za-z0-9\-_.~]*")
+_PLAIN_PATH = re.compile(r"(?:/(?!\.\.?(?:/|\Z))[A-Za-z0-9\-_.~]+)*/?")
+
+
 def _uri_encode(text: str, safe: str) -> str:
     return quote(text, safe=safe)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _recode(component: str) -> str:
+    """A query name or value decoded as forms are, then URI-encoded per SigV4."""
+    return quote(unquote_plus(component), safe="-_.~")
+
+
+def _canonical_component(component: str) -> str:
+    if _UNRESERVED.fullmatch(component) is not None:
+        return component
+    if len(component) > _CACHED_VALUE_MAX:
+        return quote(unquote_plus(component), safe="-_.~")
+    return _recode(component)
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -576,23 +751,49 @@ def _remove_dot_segments(path: str) -> str:
     return first + "/".join(out) + last
 
 
+def _primary_uri(path: str, service: str) -> str:
+    """The canonical URI botocore signs (``path`` non-empty)."""
+    if service == "s3" or path == "/" or _PLAIN_PATH.fullmatch(path) is not None:
+        return path
+    return _uri_encode(_remove_dot_segments(path), "/~")
+
+
 def canonical_uris(path: str, service: str) -> Iterator[str]:
     """Canonical URI candidates, the one botocore signs first; alternates only on demand."""
     path = path or "/"
+    primary = _primary_uri(path, service)
+    yield primary
     if service == "s3":
-        primary = path
-        yield primary
         # Clients that left reserved characters unencoded (or encoded ones SigV4 does not):
         # decode each segment and encode it the SigV4 way; %2F inside a segment stays encoded.
         alternate = "/".join(_uri_encode(unquote(seg), "-_.~") for seg in path.split("/"))
     else:
-        normalized = _remove_dot_segments(path)
-        primary = _uri_encode(normalized, "/~")
-        yield primary
         # Some signers encode the decoded path once instead of the sent path again.
+        normalized = _remove_dot_segments(path)
         alternate = "/".join(_uri_encode(unquote(seg), "-_.~") for seg in normalized.split("/"))
     if alternate != primary:
         yield alternate
+
+
+def _primary_query(query_string: str, presigned: bool) -> str:
+    """The canonical query string per the spec (see ``canonical_query_strings``)."""
+    if not query_string:
+        return ""
+    encoded: list[tuple[str, str]] = []
+    for pair in query_string.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        if _UNRESERVED.fullmatch(key) is not None:
+            decoded_key = encoded_key = key
+        else:
+            decoded_key = unquote_plus(key)
+            encoded_key = _uri_encode(decoded_key, "-_.~")
+        if presigned and decoded_key == "X-Amz-Signature":
+            continue
+        encoded.append((encoded_key, _canonical_component(value)))
+    encoded.sort()
+    return "&".join([f"{k}={v}" for k, v in encoded])
 
 
 def canonical_query_strings(query_string: str, *, presigned: bool) -> Iterator[str]:
@@ -601,22 +802,18 @@ def canonical_query_strings(query_string: str, *, presigned: bool) -> Iterator[s
     Names and values are decoded the way HTML forms and AWS do (``+`` is a space), then
     URI-encoded per SigV4 (everything but ``A-Za-z0-9-_.~``) and sorted by name, then value.
     """
+    primary = _primary_query(query_string, presigned)
+    yield primary
     if not query_string:
-        yield ""
         return
-    encoded: list[tuple[str, str]] = []
     raw: list[tuple[str, str]] = []
     for pair in query_string.split("&"):
         if not pair:
             continue
         key, _, value = pair.partition("=")
-        decoded_key = unquote_plus(key)
-        if presigned and decoded_key == "X-Amz-Signature":
+        if presigned and unquote_plus(key) == "X-Amz-Signature":
             continue
-        encoded.append((_uri_encode(decoded_key, "-_.~"), _uri_encode(unquote_plus(value), "-_.~")))
         raw.append((key, value))
-    primary = "&".join(f"{k}={v}" for k, v in sorted(encoded))
-    yield primary
     alternate = "&".join(f"{k}={v}" for k, v in sorted(raw))
     if alternate != primary:
         yield alternate
@@ -633,16 +830,28 @@ def canonical_headers(request: HttpRequest, signed_headers: tuple[str, ...]) -> 
     return "".join(lines)
 
 
+def _canonical_tail(request: HttpRequest, info: SignatureInfo, payload_hash: str) -> str:
+    signed = info.signed_headers
+    return f"{canonical_headers(request, signed)}\n{';'.join(signed)}\n{payload_hash}"
+
+
+def _primary_canonical_request(request: HttpRequest, info: SignatureInfo, payload_hash: str):
+    """The first of ``canonical_requests``: botocore's spelling."""
+    uri = _primary_uri(request.path or "/", info.service)
+    query = _primary_query(request.query_string, info.presigned)
+    tail = _canonical_tail(request, info, payload_hash)
+    return f"{request.method.upper()}\n{uri}\n{query}\n{tail}"
+
+
 def canonical_requests(request: HttpRequest, info: SignatureInfo, payload_hash: str):
     """Yield canonical request candidates, botocore's spelling first."""
+    yield _primary_canonical_request(request, info, payload_hash)
+    # Alternate spellings are built only when the primary one did not match.
     head = request.method.upper()
-    tail = canonical_headers(request, info.signed_headers) + "\n" + ";".join(info.signed_headers)
-    tail += "\n" + payload_hash
+    tail = _canonical_tail(request, info, payload_hash)
     uris = canonical_uris(request.path, info.service)
     queries = canonical_query_strings(request.query_string, presigned=info.presigned)
     first_uri, first_query = next(uris), next(queries)
-    yield f"{head}\n{first_uri}\n{first_query}\n{tail}"
-    # Alternate spellings are built only when the primary one did not match.
     all_queries = [first_query, *queries]
     for uri in (first_uri, *uris):
         for query in all_queries:
@@ -673,37 +882,45 @@ def verify(
         now = now.replace(tzinfo=UTC)
     _check_time(info, now, max_skew)
 
-    key = signing_key(secret_access_key, info.date, info.region, info.service)
-    scope = info.scope
-    timestamp = info.timestamp
+    keyed = _keyed_hmac(signing_key(secret_access_key, info.date, info.region, info.service))
+    prefix = f"{ALGORITHM}\n{info.timestamp}\n{info.scope}\n"
     provided = info.signature.lower()
-    first: tuple[str, str] | None = None
-    for creq in canonical_requests(request, info, info.payload_hash):
-        sts = string_to_sign(timestamp, scope, creq)
-        if hmac.compare_digest(sign(key, sts), provided):
-            break
-        if first is None:
-            first = (creq, sts)
-    else:
-        creq, sts = first or ("", "")
-        raise AuthFailure(
-            SIGNATURE_MISMATCH,
-            "The request signature we calculated does not match the signature you provided.",
-            access_key_id=info.access_key_id,
-            string_to_sign=sts,
-            canonical_request=creq,
-            signature_provided=info.signature,
-        )
+    if not provided.isascii():  # never a hex digest; compare_digest refuses non-ASCII str
+        provided = ""
+    payload_hash = info.payload_hash
+    creq = _primary_canonical_request(request, info, payload_hash)
+    sts = prefix + hashlib.sha256(creq.encode("utf-8")).hexdigest()
+    mac = keyed.copy()
+    mac.update(sts.encode("utf-8"))
+    if not hmac.compare_digest(mac.hexdigest(), provided):
+        first = (creq, sts)
+        # The other spellings real clients sign (``canonical_requests`` after its first).
+        for creq in islice(canonical_requests(request, info, payload_hash), 1, None):
+            sts = prefix + hashlib.sha256(creq.encode("utf-8")).hexdigest()
+            mac = keyed.copy()
+            mac.update(sts.encode("utf-8"))
+            if hmac.compare_digest(mac.hexdigest(), provided):
+                break
+        else:
+            creq, sts = first
+            raise AuthFailure(
+                SIGNATURE_MISMATCH,
+                "The request signature we calculated does not match the signature you provided.",
+                access_key_id=info.access_key_id,
+                string_to_sign=sts,
+                canonical_request=creq,
+                signature_provided=info.signature,
+            )
 
     if (
         body_hash is not None
-        and is_sha256_hex(info.payload_hash)
-        and not hmac.compare_digest(body_hash.lower(), info.payload_hash.lower())
+        and is_sha256_hex(payload_hash)
+        and not hmac.compare_digest(body_hash.lower(), payload_hash.lower())
     ):
         raise AuthFailure(
             PAYLOAD_HASH_MISMATCH,
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            client_sha256=info.payload_hash,
+            client_sha256=payload_hash,
             computed_sha256=body_hash,
         )
 

@@ -56,7 +56,8 @@ async def sha256_checked(stream: AsyncIterator[bytes], expected_hex: str) -> Asy
     async for chunk in stream:
         digest.update(chunk)
         yield chunk
-    if not hmac.compare_digest(digest.hexdigest(), expected_hex.lower()):
+    expected_hex = expected_hex.lower()
+    if not expected_hex.isascii() or not hmac.compare_digest(digest.hexdigest(), expected_hex):
         raise AwsError(
             "XAmzContentSHA256Mismatch",
             "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -1,0 +1,719 @@
+"""The SigV4 verifier as it was before its fast paths: an oracle for ``test_sigv4_equivalence``.
+
+A frozen copy of ``mamori.gateway.sigv4`` (extraction, canonical requests, verification) as it
+stood before the hot path was optimised; nothing in ``src`` imports it. The equivalence tests run
+both on the same requests and require the same accept/reject decisions and the same failures
+(kind, message, context). When SigV4 behaviour is changed on purpose, change it here too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from urllib.parse import quote, unquote, unquote_plus
+
+from mamori.gateway.auth_errors import (
+    INCOMPLETE_SIGNATURE,
+    MALFORMED,
+    PAYLOAD_HASH_MISMATCH,
+    PRESIGN_EXPIRED,
+    PRESIGN_NOT_YET_VALID,
+    SIGNATURE_MISMATCH,
+    SKEWED,
+    AuthFailure,
+    amz_timestamp,
+    auth_error,
+    max_clock_skew,
+    skew_message,
+)
+from mamori.protocols.base import HttpRequest
+
+__all__ = [
+    "ALGORITHM",
+    "EMPTY_SHA256",
+    "STREAMING_SIGNED",
+    "STREAMING_SIGNED_TRAILER",
+    "STREAMING_UNSIGNED_TRAILER",
+    "UNSIGNED_PAYLOAD",
+    "AuthFailure",
+    "SignatureInfo",
+    "auth_error",
+    "extract_signature",
+    "max_clock_skew",
+    "signing_key",
+    "verify",
+]
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+TERMINATOR = "aws4_request"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+STREAMING_ECDSA = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+STREAMING_ECDSA_TRAILER = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"
+PAYLOAD_TOKENS = frozenset(
+    {
+        UNSIGNED_PAYLOAD,
+        STREAMING_SIGNED,
+        STREAMING_SIGNED_TRAILER,
+        STREAMING_UNSIGNED_TRAILER,
+        STREAMING_ECDSA,
+        STREAMING_ECDSA_TRAILER,
+    }
+)
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+MAX_PRESIGN_EXPIRES = 604800  # seven days
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_PRESIGN_PARAMS = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Date",
+)
+_S3_CONTENT_SHA256_HELP = (
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
+    "or a valid sha256 value."
+)
+_S3_QUERY_PARAMS_HELP = (
+    "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+    "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+)
+_S3_CREDENTIAL_HELP = (
+    'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
+)
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """What a signed request claims. ``date``/``region``/``service`` are its credential scope."""
+
+    access_key_id: str
+    date: str  # YYYYMMDD
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+    amz_date: datetime  # UTC
+    presigned: bool
+    expires: int | None
+    session_token: str | None
+    # The payload hash the signature covers: the x-amz-content-sha256 value (a hex digest,
+    # UNSIGNED-PAYLOAD or a STREAMING-* token), else UNSIGNED-PAYLOAD for a presigned S3
+    # request, else the SHA-256 of ``request.body`` (what botocore signs for the other services).
+    payload_hash: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/{TERMINATOR}"
+
+    @property
+    def timestamp(self) -> str:
+        """X-Amz-Date in ISO-8601 basic format, as it appears in the string to sign."""
+        return amz_timestamp(self.amz_date)
+
+    @property
+    def streaming(self) -> bool:
+        return self.payload_hash.startswith("STREAMING-")
+
+
+# --------------------------------------------------------------------------- keys and hashes
+
+
+@lru_cache(maxsize=4096)
+def signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
+    """The derived SigV4 signing key (cached: it changes once a day per scope)."""
+    k = _hmac(("AWS4" + secret_access_key).encode("utf-8"), date)
+    k = _hmac(k, region)
+    k = _hmac(k, service)
+    return _hmac(k, TERMINATOR)
+
+
+def _hmac(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def string_to_sign(timestamp: str, scope: str, canonical_request: str) -> str:
+    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
+
+
+def sign(key: bytes, string: str) -> str:
+    return hmac.new(key, string.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def is_sha256_hex(value: str) -> bool:
+    return len(value) == 64 and all(c in _HEX for c in value)
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def extract_signature(request: HttpRequest) -> SignatureInfo | None:
+    """Parse the SigV4 claim of a request; ``None`` when it carries none (anonymous)."""
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        return _from_header(request, authorization.strip())
+    if "X-Amz-" in request.query_string or "x-amz-" in request.query_string:
+        query = request.query
+        if any(name in query for name in _PRESIGN_PARAMS):
+            return _from_query(request, query)
+    return None
+
+
+def _incomplete(message: str, **context) -> AuthFailure:
+    return AuthFailure(INCOMPLETE_SIGNATURE, message, **context)
+
+
+def _from_header(request: HttpRequest, authorization: str) -> SignatureInfo:
+    algorithm, _, rest = authorization.partition(" ")
+    if algorithm != ALGORITHM:
+        message = f"Unsupported AWS 'algorithm': '{algorithm}'." if algorithm else ""
+        if algorithm.startswith("AWS4-") or not algorithm:
+            raise _incomplete(
+                message or _missing_components_message(authorization, request),
+                s3_code="AuthorizationHeaderMalformed",
+                s3_message="The authorization header is malformed; the authorization header "
+                "requires three components: Credential, SignedHeaders, and Signature.",
+            )
+        raise _incomplete(
+            _missing_components_message(authorization, request),
+            s3_code="InvalidRequest",
+            s3_message="The authorization mechanism you have provided is not supported. "
+            "Please use AWS4-HMAC-SHA256.",
+        )
+    components: dict[str, str] = {}
+    for part in rest.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, eq, value = part.partition("=")
+        if not eq:
+            raise _incomplete(
+                f"'{part}' not a valid key=value pair (missing equal-sign) in Authorization "
+                f"header: '{authorization}'.",
+                s3_code="AuthorizationHeaderMalformed",
+                s3_message="The authorization header is malformed; the authorization component "
+                f'"{part}" is malformed.',
+            )
+        components[name.strip()] = value.strip()
+    credential = components.get("Credential")
+    signed = components.get("SignedHeaders")
+    signature = components.get("Signature")
+    date_value = request.headers.get("x-amz-date") or request.headers.get("date")
+    if not credential or not signed or not signature or not date_value:
+        missing = next(
+            n
+            for n, v in (
+                ("Credential", credential),
+                ("SignedHeaders", signed),
+                ("Signature", signature),
+                ("Date", date_value),
+            )
+            if not v
+        )
+        s3 = (
+            {
+                "s3_code": "AccessDenied",
+                "s3_status": 403,
+                "s3_message": "AWS authentication requires a valid Date or x-amz-date header",
+            }
+            if missing == "Date"
+            else {
+                "s3_code": "AuthorizationHeaderMalformed",
+                "s3_message": f"The authorization header is malformed; missing {missing}.",
+            }
+        )
+        raise _incomplete(_missing_components_message(authorization, request, components), **s3)
+    access_key_id, date, region, service = _parse_credential(credential, presigned=False)
+    amz_date = _parse_header_date(request)
+    _check_scope(date, amz_date, presigned=False)
+    signed_headers = _parse_signed_headers(signed, presigned=False)
+    payload_hash = _header_payload_hash(request, service, presigned=False)
+    return SignatureInfo(
+        access_key_id=access_key_id,
+        date=date,
+        region=region,
+        service=service,
+        signed_headers=signed_headers,
+        signature=signature,
+        amz_date=amz_date,
+        presigned=False,
+        expires=None,
+        session_token=request.headers.get("x-amz-security-token"),
+        payload_hash=payload_hash,
+    )
+
+
+def _missing_components_message(
+    authorization: str, request: HttpRequest, components: dict[str, str] | None = None
+) -> str:
+    components = components or {}
+    parts = [
+        f"Authorization header requires '{name}' parameter."
+        for name in ("Credential", "Signature", "SignedHeaders")
+        if not components.get(name)
+    ]
+    if not (request.headers.get("x-amz-date") or request.headers.get("date")):
+        parts.append(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+        )
+    parts.append(f"Authorization={authorization}")
+    return " ".join(parts)
+
+
+def _from_query(request: HttpRequest, query: dict[str, list[str]]) -> SignatureInfo:
+    values = {name: (query.get(name) or [""])[0] for name in (*_PRESIGN_PARAMS, "X-Amz-Expires")}
+    missing = [name for name in _PRESIGN_PARAMS if not values[name]]
+    if missing:
+        raise _incomplete(
+            " ".join(f"AWS query-string parameters must include '{n}'." for n in missing)
+            + " Re-examine the query-string parameters.",
+            s3_code="AuthorizationQueryParametersError",
+            s3_message=_S3_QUERY_PARAMS_HELP,
+        )
+    if values["X-Amz-Algorithm"] != ALGORITHM:
+        raise _incomplete(
+            f"Unsupported AWS 'algorithm': '{values['X-Amz-Algorithm']}'.",
+            s3_code="AuthorizationQueryParametersError",
+            s3_message='X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
+        )
+    access_key_id, date, region, service = _parse_credential(
+        values["X-Amz-Credential"], presigned=True
+    )
+    amz_date = _parse_basic_date(values["X-Amz-Date"])
+    if amz_date is None:
+        raise _incomplete(
+            f"Date must be in ISO-8601 'basic format'. Got '{values['X-Amz-Date']}'. "
+            "See http://en.wikipedia.org/wiki/ISO_8601",
+            s3_code="AuthorizationQueryParametersError",
+            s3_message="X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
+        )
+    _check_scope(date, amz_date, presigned=True)
+    expires = _parse_expires(values["X-Amz-Expires"], service)
+    signed_headers = _parse_signed_headers(values["X-Amz-SignedHeaders"], presigned=True)
+    payload_hash = _header_payload_hash(request, service, presigned=True)
+    token = (query.get("X-Amz-Security-Token") or [None])[0]
+    return SignatureInfo(
+        access_key_id=access_key_id,
+        date=date,
+        region=region,
+        service=service,
+        signed_headers=signed_headers,
+        signature=values["X-Amz-Signature"],
+        amz_date=amz_date,
+        presigned=True,
+        expires=expires,
+        session_token=token if token is not None else request.headers.get("x-amz-security-token"),
+        payload_hash=payload_hash,
+    )
+
+
+def _s3_prefix(presigned: bool) -> tuple[str, str]:
+    if presigned:
+        return "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; "
+    return "AuthorizationHeaderMalformed", "The authorization header is malformed; "
+
+
+def _parse_credential(credential: str, *, presigned: bool) -> tuple[str, str, str, str]:
+    code, prefix = _s3_prefix(presigned)
+    parts = credential.rsplit("/", 4)
+    if len(parts) != 5:
+        raise AuthFailure(
+            MALFORMED,
+            f"Credential '{credential}' is malformed; expecting "
+            "'<access key>/<YYYYMMDD>/<region>/<service>/aws4_request'.",
+            s3_code=code,
+            s3_message=prefix + _S3_CREDENTIAL_HELP,
+        )
+    access_key_id, date, region, service, terminator = parts
+    if not access_key_id:
+        raise AuthFailure(
+            MALFORMED,
+            "Credential must have a non-empty access key id.",
+            s3_code=code,
+            s3_message=prefix + "a non-empty Access Key (AKID) must be provided in the credential.",
+        )
+    if terminator != TERMINATOR:
+        raise AuthFailure(
+            MALFORMED,
+            "Credential should be scoped with a valid terminator: 'aws4_request', "
+            f"not '{terminator}'.",
+            s3_code=code,
+            s3_message=prefix
+            + f'incorrect terminal "{terminator}". This endpoint uses "aws4_request".',
+        )
+    if len(date) != 8 or not date.isdigit():
+        raise AuthFailure(
+            MALFORMED,
+            f"Credential date must be in the format YYYYMMDD, not '{date}'.",
+            s3_code=code,
+            s3_message=prefix + f'incorrect date format "{date}". This date in the credential '
+            'must be in the format "yyyyMMdd".',
+        )
+    if not region:
+        raise AuthFailure(
+            MALFORMED,
+            "Credential should be scoped to a valid region, not ''.",
+            s3_code=code,
+            s3_message=prefix + _S3_CREDENTIAL_HELP,
+        )
+    if not service:
+        raise AuthFailure(
+            MALFORMED,
+            "Credential should be scoped to correct service.",
+            s3_code=code,
+            s3_message=prefix + _S3_CREDENTIAL_HELP,
+        )
+    return access_key_id, date, region, service
+
+
+def _parse_basic_date(value: str) -> datetime | None:
+    """``YYYYMMDDTHHMMSSZ`` → aware UTC datetime, or None."""
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z":
+        return None
+    digits = value[:8] + value[9:15]
+    if not digits.isdigit():
+        return None
+    try:
+        return datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+
+
+def _parse_header_date(request: HttpRequest) -> datetime:
+    raw = request.headers.get("x-amz-date")
+    if raw is not None:
+        parsed = _parse_basic_date(raw.strip())
+    else:
+        raw = request.headers.get("date", "")
+        try:
+            parsed = parsedate_to_datetime(raw).astimezone(UTC)
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+    if parsed is None:
+        raise _incomplete(
+            f"Date must be in ISO-8601 'basic format'. Got '{raw}'. "
+            "See http://en.wikipedia.org/wiki/ISO_8601",
+            s3_code="AccessDenied",
+            s3_status=403,
+            s3_message="AWS authentication requires a valid Date or x-amz-date header",
+        )
+    return parsed
+
+
+def _check_scope(date: str, amz_date: datetime, *, presigned: bool) -> None:
+    stamp = amz_timestamp(amz_date)
+    if date != stamp[:8]:
+        if presigned:
+            s3 = {
+                "s3_code": "AuthorizationQueryParametersError",
+                "s3_message": f'Invalid credential date "{date}". This date is not the same as '
+                f'X-Amz-Date: "{stamp[:8]}".',
+            }
+        else:
+            s3 = {
+                "s3_code": "AuthorizationHeaderMalformed",
+                "s3_message": "The authorization header is malformed; Invalid credential date. "
+                "Date is not the same as X-Amz-Date.",
+            }
+        raise AuthFailure(
+            MALFORMED,
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
+            f"HTTP: '{date}' != '{stamp[:8]}', from '{stamp}'.",
+            **s3,
+        )
+
+
+def _parse_signed_headers(value: str, *, presigned: bool) -> tuple[str, ...]:
+    names = tuple(n.strip().lower() for n in value.split(";") if n.strip())
+    if "host" not in names:
+        code, _ = _s3_prefix(presigned)
+        raise AuthFailure(
+            MALFORMED,
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+            s3_code="AccessDenied" if presigned else code,
+            s3_status=403 if presigned else 400,
+            s3_message="There were headers present in the request which were not signed"
+            if presigned
+            else "The authorization header is malformed; 'Host' must be a 'SignedHeader' in the "
+            "AWS Authorization.",
+        )
+    return names
+
+
+def _parse_expires(value: str, service: str) -> int | None:
+    if not value:
+        if service == "s3":
+            raise _incomplete(
+                "AWS query-string parameters must include 'X-Amz-Expires'. "
+                "Re-examine the query-string parameters.",
+                s3_code="AuthorizationQueryParametersError",
+                s3_message=_S3_QUERY_PARAMS_HELP,
+            )
+        return None
+    try:
+        expires = int(value)
+    except ValueError:
+        raise AuthFailure(
+            MALFORMED,
+            f"X-Amz-Expires should be a number, not '{value}'.",
+            s3_code="AuthorizationQueryParametersError",
+            s3_message="X-Amz-Expires should be a number",
+        ) from None
+    if expires < 0:
+        raise AuthFailure(
+            MALFORMED,
+            "X-Amz-Expires must be non-negative.",
+            s3_code="AuthorizationQueryParametersError",
+            s3_message="X-Amz-Expires must be non-negative",
+        )
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise AuthFailure(
+            MALFORMED,
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+            "X-Amz-Expires must be less than 604800 seconds.",
+            s3_code="AuthorizationQueryParametersError",
+            s3_message="X-Amz-Expires must be less than a week (in seconds); that is, the given "
+            "X-Amz-Expires must be less than 604800 seconds",
+        )
+    return expires
+
+
+def _header_payload_hash(request: HttpRequest, service: str, *, presigned: bool) -> str:
+    declared = request.headers.get("x-amz-content-sha256")
+    if declared is None and presigned:
+        declared = (request.query.get("X-Amz-Content-Sha256") or [None])[0]
+    if declared is None:
+        if service == "s3":
+            if presigned:
+                return UNSIGNED_PAYLOAD
+            raise AuthFailure(
+                MALFORMED,
+                "Missing required header for this request: x-amz-content-sha256",
+                s3_code="InvalidRequest",
+                s3_message="Missing required header for this request: x-amz-content-sha256",
+            )
+        return hashlib.sha256(request.body).hexdigest()
+    declared = declared.strip()
+    if declared in (STREAMING_ECDSA, STREAMING_ECDSA_TRAILER):
+        raise AuthFailure(
+            MALFORMED,
+            f"mamori does not support SigV4a streaming payloads ({declared}).",
+            s3_code="NotImplemented",
+            s3_status=501,
+            s3_message="A header you provided implies functionality that is not implemented: "
+            f"x-amz-content-sha256={declared}",
+        )
+    if declared not in PAYLOAD_TOKENS and not is_sha256_hex(declared):
+        raise AuthFailure(
+            MALFORMED,
+            _S3_CONTENT_SHA256_HELP,
+            s3_code="InvalidArgument",
+            s3_message=_S3_CONTENT_SHA256_HELP,
+            s3_fields={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": declared},
+        )
+    return declared
+
+
+# --------------------------------------------------------------------------- canonical request
+
+
+def _uri_encode(text: str, safe: str) -> str:
+    return quote(text, safe=safe)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 dot-segment removal, plus dropping empty segments (as AWS and botocore do)."""
+    if not path:
+        return "/"
+    out: list[str] = []
+    for segment in path.split("/"):
+        if not segment or segment == ".":
+            continue
+        if segment == "..":
+            if out:
+                out.pop()
+        else:
+            out.append(segment)
+    first = "/" if path[0] == "/" else ""
+    last = "/" if path[-1] == "/" and out else ""
+    return first + "/".join(out) + last
+
+
+def canonical_uris(path: str, service: str) -> Iterator[str]:
+    """Canonical URI candidates, the one botocore signs first; alternates only on demand."""
+    path = path or "/"
+    if service == "s3":
+        primary = path
+        yield primary
+        # Clients that left reserved characters unencoded (or encoded ones SigV4 does not):
+        # decode each segment and encode it the SigV4 way; %2F inside a segment stays encoded.
+        alternate = "/".join(_uri_encode(unquote(seg), "-_.~") for seg in path.split("/"))
+    else:
+        normalized = _remove_dot_segments(path)
+        primary = _uri_encode(normalized, "/~")
+        yield primary
+        # Some signers encode the decoded path once instead of the sent path again.
+        alternate = "/".join(_uri_encode(unquote(seg), "-_.~") for seg in normalized.split("/"))
+    if alternate != primary:
+        yield alternate
+
+
+def canonical_query_strings(query_string: str, *, presigned: bool) -> Iterator[str]:
+    """Canonical query string candidates: re-encoded per the spec first, then as sent.
+
+    Names and values are decoded the way HTML forms and AWS do (``+`` is a space), then
+    URI-encoded per SigV4 (everything but ``A-Za-z0-9-_.~``) and sorted by name, then value.
+    """
+    if not query_string:
+        yield ""
+        return
+    encoded: list[tuple[str, str]] = []
+    raw: list[tuple[str, str]] = []
+    for pair in query_string.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        decoded_key = unquote_plus(key)
+        if presigned and decoded_key == "X-Amz-Signature":
+            continue
+        encoded.append((_uri_encode(decoded_key, "-_.~"), _uri_encode(unquote_plus(value), "-_.~")))
+        raw.append((key, value))
+    primary = "&".join(f"{k}={v}" for k, v in sorted(encoded))
+    yield primary
+    alternate = "&".join(f"{k}={v}" for k, v in sorted(raw))
+    if alternate != primary:
+        yield alternate
+
+
+def canonical_headers(request: HttpRequest, signed_headers: tuple[str, ...]) -> str:
+    headers = request.headers
+    lines = []
+    for name in signed_headers:
+        value = headers.get(name)
+        if value is None:
+            value = request.host if name == "host" else ""
+        lines.append(f"{name}:{' '.join(value.split())}\n")
+    return "".join(lines)
+
+
+def canonical_requests(request: HttpRequest, info: SignatureInfo, payload_hash: str):
+    """Yield canonical request candidates, botocore's spelling first."""
+    head = request.method.upper()
+    tail = canonical_headers(request, info.signed_headers) + "\n" + ";".join(info.signed_headers)
+    tail += "\n" + payload_hash
+    uris = canonical_uris(request.path, info.service)
+    queries = canonical_query_strings(request.query_string, presigned=info.presigned)
+    first_uri, first_query = next(uris), next(queries)
+    yield f"{head}\n{first_uri}\n{first_query}\n{tail}"
+    # Alternate spellings are built only when the primary one did not match.
+    all_queries = [first_query, *queries]
+    for uri in (first_uri, *uris):
+        for query in all_queries:
+            if uri is not first_uri or query is not first_query:
+                yield f"{head}\n{uri}\n{query}\n{tail}"
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def verify(
+    request: HttpRequest,
+    info: SignatureInfo,
+    secret_access_key: str,
+    *,
+    now: datetime,
+    max_skew: timedelta,
+    body_hash: str | None,
+) -> None:
+    """Check the claim in ``info`` against the request and the key's secret; raise AuthFailure.
+
+    ``body_hash`` is the SHA-256 hex of the body when the gateway holds all of it; with a hex
+    ``x-amz-content-sha256`` it must match (S3: ``XAmzContentSHA256Mismatch``). For a streamed
+    body pass ``None``: the declared hash is what the signature covers, and the body must be
+    checked as it streams (``decoder_for`` for aws-chunked bodies, a hashing stream otherwise).
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    _check_time(info, now, max_skew)
+
+    key = signing_key(secret_access_key, info.date, info.region, info.service)
+    scope = info.scope
+    timestamp = info.timestamp
+    provided = info.signature.lower()
+    if not provided.isascii():  # a deliberate fix since the copy: a mismatch, not a TypeError
+        provided = ""
+    first: tuple[str, str] | None = None
+    for creq in canonical_requests(request, info, info.payload_hash):
+        sts = string_to_sign(timestamp, scope, creq)
+        if hmac.compare_digest(sign(key, sts), provided):
+            break
+        if first is None:
+            first = (creq, sts)
+    else:
+        creq, sts = first or ("", "")
+        raise AuthFailure(
+            SIGNATURE_MISMATCH,
+            "The request signature we calculated does not match the signature you provided.",
+            access_key_id=info.access_key_id,
+            string_to_sign=sts,
+            canonical_request=creq,
+            signature_provided=info.signature,
+        )
+
+    if (
+        body_hash is not None
+        and is_sha256_hex(info.payload_hash)
+        and not hmac.compare_digest(body_hash.lower(), info.payload_hash.lower())
+    ):
+        raise AuthFailure(
+            PAYLOAD_HASH_MISMATCH,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            client_sha256=info.payload_hash,
+            computed_sha256=body_hash,
+        )
+
+
+def _check_time(info: SignatureInfo, now: datetime, max_skew: timedelta) -> None:
+    amz_date = info.amz_date
+    context = {"amz_date": amz_date, "server_time": now, "max_skew": max_skew}
+    if info.presigned:
+        if amz_date > now + max_skew:
+            raise AuthFailure(
+                PRESIGN_NOT_YET_VALID,
+                skew_message(amz_date, now, max_skew),
+                expires=info.expires,
+                **context,
+            )
+        if info.expires is not None:
+            window = timedelta(seconds=info.expires)
+            if now > amz_date + window:
+                raise AuthFailure(
+                    PRESIGN_EXPIRED,
+                    skew_message(amz_date, now, window),
+                    expires=info.expires,
+                    **context,
+                )
+        elif now - amz_date > max_skew:
+            raise AuthFailure(PRESIGN_EXPIRED, skew_message(amz_date, now, max_skew), **context)
+        return
+    if abs(now - amz_date) > max_skew:
+        raise AuthFailure(SKEWED, skew_message(amz_date, now, max_skew), **context)
