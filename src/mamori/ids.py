@@ -16,7 +16,7 @@ _random = random.Random()  # seeded from os.urandom when created
 
 
 def _format(value: int) -> str:
-    text = f"{value:032x}"
+    text = "%032x" % value  # noqa: UP031 - measurably cheaper than the f-string format spec
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import hashlib
 import hmac
 import inspect
 import logging
 import time
+from datetime import datetime
 from typing import Any
+
+from botocore.model import ServiceModel
 
 from mamori.clock import wall_clock
 from mamori.errors import AwsError, internal_error, not_implemented
@@ -132,6 +136,9 @@ class Gateway:
         principal: Principal | None = None
         region = runtime.settings.region
         params: dict[str, Any] | None = None
+        # One reading of the domain clock per call: the context, the record and the credential
+        # checks agree on when the call happened.
+        now = runtime.clock.now()
         try:
             runtime.journal.check_writable()
             limit = runtime.settings.max_body_bytes
@@ -146,7 +153,7 @@ class Gateway:
                 request.body = await read_body(
                     receive, limit, request.headers.get("content-length")
                 )
-            principal, region = self._authenticate(request, route, receive, streaming)
+            principal, region = self._authenticate(request, route, receive, streaming, now)
             params = get_parser(route.protocol).parse(request, route.operation, route.uri_params)
             handler = runtime.registry.handler(route.service.service_name, route.operation.name)
             if handler is None:
@@ -158,7 +165,7 @@ class Gateway:
                 region=region,
                 principal=principal,
                 request_id=request_id,
-                now=runtime.clock.now(),
+                now=now,
                 protocol=route.protocol,
             )
             output = handler(ctx, params)
@@ -166,7 +173,7 @@ class Gateway:
                 output = await output
             output = output or {}
             record = self._record(
-                route, request, principal, region, request_id, params, output, None, ctx
+                route, request, principal, region, request_id, params, output, None, ctx, now
             )
             if ctx.in_transaction:
                 self._journal(record, ctx.transaction())
@@ -175,7 +182,9 @@ class Gateway:
                 self._journal(record)
             return get_serializer(route.protocol).serialize(route.operation, output, request_id)
         except AwsError as error:
-            return self._failed(error, route, request, principal, region, request_id, params, ctx)
+            return self._failed(
+                error, route, request, principal, region, request_id, params, ctx, now
+            )
         except AuthFailure as failure:  # raised before a route existed: should not happen
             return self._failed(
                 internal_error(failure.message),
@@ -186,20 +195,21 @@ class Gateway:
                 request_id,
                 params,
                 ctx,
+                now,
             )
         except Exception:
             log.exception("unhandled error in %s", route.operation.name if route else "routing")
             return self._failed(
-                internal_error(), route, request, principal, region, request_id, params, ctx
+                internal_error(), route, request, principal, region, request_id, params, ctx, now
             )
 
-    def _failed(self, error, route, request, principal, region, request_id, params, ctx):
+    def _failed(self, error, route, request, principal, region, request_id, params, ctx, now):
         if ctx is not None:
             ctx.finish(commit=False)
         with contextlib.suppress(AwsError):
             self._journal(
                 self._record(
-                    route, request, principal, region, request_id, params, None, error, ctx
+                    route, request, principal, region, request_id, params, None, error, ctx, now
                 )
             )
         if route is not None:
@@ -216,7 +226,9 @@ class Gateway:
         else:
             self.runtime.journal.append(record)
 
-    def _record(self, route, request, principal, region, request_id, params, output, error, ctx):
+    def _record(
+        self, route, request, principal, region, request_id, params, output, error, ctx, now
+    ):
         if principal is None:
             principal = _unknown_principal(
                 request, runtime_account=self.runtime.settings.account_id
@@ -228,7 +240,7 @@ class Gateway:
             unrouted_name=name,
             principal=principal,
             region=region,
-            event_time=self.runtime.clock.now(),
+            event_time=now,
             source_ip=request.source_ip,
             user_agent=request.headers.get("user-agent", ""),
             request_id=request_id,
@@ -243,7 +255,7 @@ class Gateway:
     # Authentication
 
     def _authenticate(
-        self, request: HttpRequest, route: Route, receive, streaming: bool
+        self, request: HttpRequest, route: Route, receive, streaming: bool, now: datetime
     ) -> tuple[Principal, str]:
         service = route.service.service_name
         try:
@@ -275,20 +287,13 @@ class Gateway:
                 token = info.session_token
                 if not token or not _token_matches(token, credential.session_token_hash):
                     raise AuthFailure("invalid_token", "invalid session token")
-                if (
-                    credential.expires is not None
-                    and credential.expires <= self.runtime.clock.now()
-                ):
+                if credential.expires is not None and credential.expires <= now:
                     raise AuthFailure("expired_token", "expired session token")
             elif info.session_token:
                 raise AuthFailure("invalid_token", "session token given for a long-term key")
             else:
                 self.runtime.credentials.record_use(
-                    credential.access_key_id,
-                    self.runtime.clock.now(),
-                    info.region,
-                    route.service.metadata.get("signingName")
-                    or route.service.metadata["endpointPrefix"],
+                    credential.access_key_id, now, info.region, _signing_name(route.service)
                 )
             return credential.principal, info.region
         except AuthFailure as failure:
@@ -332,6 +337,11 @@ class Gateway:
             request.stream = stream
         elif decoder is not None:
             request.body = decode_body(request.body, decoder)
+
+
+@functools.cache
+def _signing_name(service: ServiceModel) -> str:
+    return service.metadata.get("signingName") or service.metadata["endpointPrefix"]
 
 
 def _token_matches(token: str, expected_hash: str) -> bool:

@@ -9,7 +9,7 @@ so no secret reaches the journal.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.model import OperationModel, Shape
 
@@ -226,9 +226,64 @@ def user_identity(principal: Principal) -> dict[str, Any]:
 
 
 def event_source(operation: OperationModel) -> str:
-    metadata = operation.service_model.metadata
-    prefix = metadata.get("signingName") or metadata["endpointPrefix"]
-    return f"{prefix}.amazonaws.com"
+    return operation_facts(operation).event_source
+
+
+class OperationFacts(NamedTuple):
+    """What every record of one operation shares, worked out once per operation."""
+
+    event_source: str
+    read_only: bool
+    region: str | None  # the region all its events belong to (global services), else None
+
+
+_FACTS: dict[OperationModel, OperationFacts] = {}
+
+
+def operation_facts(operation: OperationModel) -> OperationFacts:
+    facts = _FACTS.get(operation)
+    if facts is None:
+        metadata = operation.service_model.metadata
+        prefix = metadata.get("signingName") or metadata["endpointPrefix"]
+        global_service = metadata.get("endpointPrefix") in GLOBAL_SERVICES
+        facts = _FACTS[operation] = OperationFacts(
+            f"{prefix}.amazonaws.com",
+            is_read_only(operation.name),
+            GLOBAL_REGION if global_service else None,
+        )
+    return facts
+
+
+# The userIdentity of the principals seen lately, by id(): a credential's principal is one
+# long-lived object, so most calls reuse its identity. Records never modify it.
+_IDENTITIES: dict[int, tuple[Principal, dict[str, Any]]] = {}
+_IDENTITIES_MAX = 4096
+
+
+def _cached_identity(principal: Principal) -> dict[str, Any]:
+    hit = _IDENTITIES.get(id(principal))
+    if hit is not None and hit[0] is principal:
+        return hit[1]
+    identity = user_identity(principal)
+    if len(_IDENTITIES) >= _IDENTITIES_MAX:
+        _IDENTITIES.clear()
+    _IDENTITIES[id(principal)] = (principal, identity)
+    return identity
+
+
+_last_event_time: tuple[int, str] = (-1, "")
+
+
+def _event_time(when: datetime) -> str:
+    """eventTime, ISO 8601 to the second; consecutive calls mostly share one second."""
+    global _last_event_time
+    second = int(when.timestamp())
+    cached = _last_event_time
+    if cached[0] == second:
+        return cached[1]
+    text = _iso(when)
+    _last_event_time = (second, text)
+    return text
 
 
 def build_record(
@@ -252,18 +307,19 @@ def build_record(
 ) -> dict[str, Any]:
     """The record of one call; ``operation`` is None when no operation could be identified
     (the source and name then come from what the request claimed)."""
-    name = operation.name if operation is not None else unrouted_name
-    read_only = is_read_only(name)
-    if (
-        operation is not None
-        and operation.service_model.metadata.get("endpointPrefix") in GLOBAL_SERVICES
-    ):
-        region = GLOBAL_REGION
+    if operation is not None:
+        name = operation.name
+        source, read_only, global_region = operation_facts(operation)
+        if global_region is not None:
+            region = global_region
+    else:
+        name, source = unrouted_name, unrouted_source
+        read_only = is_read_only(name)
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
-        "userIdentity": user_identity(principal),
-        "eventTime": event_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": event_source(operation) if operation is not None else unrouted_source,
+        "userIdentity": _cached_identity(principal),
+        "eventTime": _event_time(event_time),
+        "eventSource": source,
         "eventName": name,
         "awsRegion": region,
         "sourceIPAddress": source_ip,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from botocore.model import OperationModel, ServiceModel
+from botocore.model import OperationModel, OperationNotFoundError, ServiceModel
 
 from mamori.errors import AwsError
 from mamori.protocols.base import HttpRequest
@@ -65,6 +65,14 @@ def _has_streaming_input(operation: OperationModel) -> bool:
         return False
     payload = shape.serialization.get("payload")
     return bool(payload and shape.members[payload].serialization.get("streaming"))
+
+
+def _operation(model: ServiceModel, name: str) -> OperationModel | None:
+    """The model's operation of that name (botocore caches each one), or None."""
+    try:
+        return model.operation_model(name)
+    except OperationNotFoundError:
+        return None
 
 
 def credential_scope(request: HttpRequest) -> tuple[str, str] | None:
@@ -138,8 +146,8 @@ class Router:
         return self._route_rest(service, request)
 
     def _has_protocol(self, service: str, wanted: tuple[str, ...]) -> bool:
-        offered = self.protocols.get(service, ())
-        return any(p in offered for p in wanted)
+        offered = self.protocols.get(service)
+        return offered is not None and not offered.isdisjoint(wanted)
 
     def _route_target(self, target: str, request: HttpRequest) -> Route:
         prefix, _, operation = target.rpartition(".")
@@ -157,9 +165,10 @@ class Router:
             raise AwsError(
                 "UnknownOperationException", f"{service} does not speak the {protocol} protocol."
             )
-        if operation not in model.operation_names:
+        found = _operation(model, operation)
+        if found is None:
             raise AwsError(unknown_code, f"Unknown operation {operation}.")
-        return Route(model, model.operation_model(operation), protocol, {})
+        return Route(model, found, protocol, {})
 
     def _route_query(
         self, action: str, request: HttpRequest, scope: tuple[str, str] | None
@@ -170,11 +179,12 @@ class Router:
         if service is None:
             raise AwsError("InvalidAction", f"The action {action} is not valid for this endpoint.")
         model = service_model(service)
-        if action not in model.operation_names:
+        found = _operation(model, action)
+        if found is None:
             raise AwsError(
                 "InvalidAction", f"The action {action} is not valid for this web service."
             )
-        return Route(model, model.operation_model(action), "query", {})
+        return Route(model, found, "query", {})
 
     # REST
 

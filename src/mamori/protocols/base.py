@@ -13,6 +13,18 @@ from botocore.model import OperationModel, ServiceModel
 from mamori.errors import AwsError
 
 
+def parse_fields(text: str) -> list[tuple[str, str]]:
+    """``name=value&...`` fields in order, blank values kept: what ``parse_qsl`` returns.
+
+    Most requests (every query-protocol call the SDKs send without special characters) need no
+    percent-decoding; for those a split gives the same fields at a fraction of ``parse_qsl``'s
+    cost, which counts on the hot path. Anything encoded goes through ``parse_qsl``.
+    """
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True)
+    return [field.partition("=")[::2] for field in text.split("&") if field]
+
+
 @dataclass
 class HttpRequest:
     """One inbound request, as the gateway hands it to routing, SigV4 and the parsers.
@@ -39,7 +51,7 @@ class HttpRequest:
     def query(self) -> dict[str, list[str]]:
         """Query parameters, each name mapped to all its values in order (blank values kept)."""
         result: dict[str, list[str]] = {}
-        for name, value in parse_qsl(self.query_string, keep_blank_values=True):
+        for name, value in parse_fields(self.query_string):
             result.setdefault(name, []).append(value)
         return result
 
@@ -47,13 +59,13 @@ class HttpRequest:
     def form(self) -> list[tuple[str, str]]:
         """The query protocol's fields, parsed once: the query string's, then the body's (a
         form-encoded body; later fields win when a name repeats)."""
-        fields = parse_qsl(self.query_string, keep_blank_values=True) if self.query_string else []
+        fields = parse_fields(self.query_string) if self.query_string else []
         if self.body:
             try:
                 text = self.body.decode("utf-8")
             except UnicodeDecodeError:
                 text = self.body.decode("latin-1")
-            fields += parse_qsl(text, keep_blank_values=True)
+            fields += parse_fields(text)
         return fields
 
     def form_value(self, name: str) -> str | None:
