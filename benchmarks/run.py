@@ -207,13 +207,45 @@ class Server:
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process (all its threads) so far."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        """User + system CPU time so far of the server process (all its threads) and of the
+        processes it started (mamori's journal writer): what serving costs, wherever it runs."""
+        pids = _process_tree(self.process.pid)
+        if not pids:
             return float("nan")
-        # After the ")" closing comm, utime and stime are fields 12 and 13 (0-based).
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(_cpu_seconds(pid) for pid in pids)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    # After the ")" closing comm, utime and stime are fields 12 and 13 (0-based: 11, 12).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and its living descendants (empty when ``root`` is gone)."""
+    if _stat_fields(root) is None:
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None:  # the parent pid is field 4 (0-based: 1)
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, ()))
+    return tree
 
 
 # Results.

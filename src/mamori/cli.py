@@ -25,6 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         tls=True if getattr(args, "tls", False) else None,
         tls_cert=Path(args.tls_cert) if getattr(args, "tls_cert", None) else None,
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
+        journal_writer=getattr(args, "journal_writer", None),
     )
 
 
@@ -159,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     serve.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
+    serve.add_argument(
+        "--journal-writer",
+        choices=["process", "thread"],
+        help="who writes the journal's group commits: a process of its own (default) or a "
+        "thread of the server (MAMORI_JOURNAL_WRITER)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     env = commands.add_parser("env", help="print export lines for the AWS SDKs and CLI")

@@ -12,6 +12,10 @@ DEFAULT_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
 # Bodies larger than this are refused unless the operation streams its payload.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+# Who writes the journal's group-committed records: a process of its own, or a thread of the
+# serving process. None (not set): "process" under ``mamori serve``, "thread" for a Runtime
+# built directly (tests, ``mamori env``), so those do not start processes.
+JOURNAL_WRITERS = ("process", "thread")
 
 
 def _bool(value: str) -> bool:
@@ -36,6 +40,7 @@ class Settings:
     allow_reset: bool = field(default=False, metadata={"env": "MAMORI_ALLOW_RESET"})
     allow_time_travel: bool = field(default=False, metadata={"env": "MAMORI_ALLOW_TIME_TRAVEL"})
     journal: bool = field(default=True, metadata={"env": "MAMORI_JOURNAL"})
+    journal_writer: str | None = field(default=None, metadata={"env": "MAMORI_JOURNAL_WRITER"})
     max_body_bytes: int = field(
         default=DEFAULT_MAX_BODY_BYTES, metadata={"env": "MAMORI_MAX_BODY_BYTES"}
     )
@@ -43,6 +48,16 @@ class Settings:
     tls: bool = field(default=False, metadata={"env": "MAMORI_TLS"})
     tls_cert: Path | None = field(default=None, metadata={"env": "MAMORI_TLS_CERT"})
     tls_key: Path | None = field(default=None, metadata={"env": "MAMORI_TLS_KEY"})
+
+    def __post_init__(self) -> None:
+        if self.journal_writer is not None:
+            writer = str(self.journal_writer).strip().lower()
+            if writer not in JOURNAL_WRITERS:
+                raise ValueError(
+                    f"MAMORI_JOURNAL_WRITER must be one of {', '.join(JOURNAL_WRITERS)}, "
+                    f"not {self.journal_writer!r}"
+                )
+            self.journal_writer = writer
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -11,7 +11,7 @@ from mamori.clock import Clock
 from mamori.config import Settings
 from mamori.iam.credentials import CredentialDirectory
 from mamori.iam.identity_policies import IdentityPolicies
-from mamori.journal import Journal
+from mamori.journal import Journal, JournalBase, ProcessJournal
 from mamori.scheduler import Scheduler
 from mamori.services.registry import Registry
 from mamori.store import Store
@@ -28,13 +28,15 @@ class Runtime:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.clock = Clock()
         self.scheduler = Scheduler(self.clock)
-        self.store = Store(
-            data_dir,
-            settings.database_url,
-            master_key=load_master_key(data_dir, settings.master_key),
-        )
+        master_key = load_master_key(data_dir, settings.master_key)
+        self.store = Store(data_dir, settings.database_url, master_key=master_key)
         self.resources = Resources(self.store)
-        self.journal = Journal(self.store)
+        self.journal: JournalBase
+        if settings.journal_writer == "process":
+            # group commit in a writer process, off the serving process's core and GIL
+            self.journal = ProcessJournal(self.store, master_key=master_key)
+        else:
+            self.journal = Journal(self.store)
         self.credentials = CredentialDirectory(self.store)
         # Where ctx.authorize finds a principal's identity policies and boundary.
         self.identity_policies = IdentityPolicies(self)

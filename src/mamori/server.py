@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import threading
 from collections.abc import Generator
@@ -64,6 +65,8 @@ def uvicorn_config(app, settings: Settings) -> uvicorn.Config:
 
 
 def serve(settings: Settings, announce=print) -> None:
+    if settings.journal_writer is None:  # serving: the journal's writer runs in its own process
+        settings = dataclasses.replace(settings, journal_writer="process")
     runtime = Runtime(settings)
     gateway = Gateway(runtime)
     store = (

@@ -1,4 +1,6 @@
-"""A started ``journal`` on the ``store`` fixture (tests/store_fixtures.py)."""
+"""A started ``journal`` on the ``store`` fixture (tests/store_fixtures.py), and
+:func:`make_journal` for tests that run with either writer: the writer thread (``Journal``) or
+the writer process (``ProcessJournal``)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from mamori.journal import Journal
+from mamori.journal import Journal, JournalBase, ProcessJournal
+
+WRITERS = ("thread", "process")
+
+
+def make_journal(writer: str, store, **options) -> JournalBase:
+    if writer == "process":
+        return ProcessJournal(store, **options)
+    return Journal(store, **options)
 
 
 @pytest.fixture

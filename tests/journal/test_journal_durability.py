@@ -35,7 +35,10 @@ def test_acknowledged_records_survive_sigkill(store_url, data_dir, master_key):
         else:
             raise AssertionError(f"child ended early: {child.stderr.read()}")
         child.send_signal(signal.SIGKILL)
-        rest, _ = child.communicate(timeout=30)  # acks printed before the kill landed
+        child.wait(timeout=30)
+        # acks printed before the kill landed; read through the text stream, whose buffer may
+        # hold some already (communicate() would read the pipe underneath and miss them)
+        rest = child.stdout.read()
     finally:
         if child.poll() is None:
             child.kill()

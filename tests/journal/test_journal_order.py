@@ -6,15 +6,18 @@ import random
 import threading
 import time
 
-from mamori.journal import Journal
+import pytest
 
+from .conftest import WRITERS, make_journal
 from .records import record
 
 
-def test_concurrent_writers_and_reader_see_everything_once_in_order(store):
+@pytest.mark.parametrize("writer", WRITERS)
+def test_concurrent_writers_and_reader_see_everything_once_in_order(store, writer):
     """Writers hold their transactions open for random times; a reader follows its cursor the
-    whole time. Every committed record must be seen exactly once, in seq order."""
-    journal = Journal(store, flush_interval=0.01, poll_interval=0.01)
+    whole time. Every committed record must be seen exactly once, in seq order (also while the
+    group-committed ones are written by a writer process)."""
+    journal = make_journal(writer, store, flush_interval=0.01, poll_interval=0.01)
     journal.start()
     committed: list[str] = []
     lock = threading.Lock()

@@ -22,7 +22,7 @@ from mamori.store.engine import Store, upsert
 from mamori.store.schema import journal_cursors_table
 
 if TYPE_CHECKING:
-    from mamori.journal.journal import Journal, JournalEntry
+    from mamori.journal.journal import JournalBase, JournalEntry
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Consumer:
 
     def __init__(
         self,
-        journal: Journal,
+        journal: JournalBase,
         name: str,
         handler: Handler,
         *,

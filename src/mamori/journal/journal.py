@@ -8,6 +8,11 @@ Writing
   group-commits the queue with one ``executemany`` per batch, at the latest ``flush_interval``
   after the oldest queued record arrived (or at ``max_batch`` records). :meth:`flush` and
   :meth:`close` block until everything appended so far is durable.
+* Who writes the queue is the one thing that differs between the two journals:
+  :class:`JournalBase` holds the rest (reading, ``append_in``, the queue, ``flush`` and the
+  health below); :class:`Journal` writes in a thread of this process,
+  :class:`~mamori.journal.process.ProcessJournal` hands the queue to a writer process that runs
+  a :class:`Journal` of its own (``MAMORI_JOURNAL_WRITER``; ``mamori serve`` uses it).
 
 Failing closed
 --------------
@@ -17,9 +22,9 @@ failed with a store-level error (locked, unreachable, read-only, ...; reported b
 :meth:`Store.add_failure_listener`), or when the oldest queued record has waited longer than
 ``stall_timeout`` (a writer hung on a lock). A failed batch stays in memory, in order, and is
 retried with exponential backoff; while nothing is queued the writer probes the store instead
-(an ``INSERT`` into the journal, rolled back). The first successful write or probe clears the
-flag. When healthy and idle, the writer also probes every ``probe_interval`` seconds, so an
-unreachable store is noticed before the next request needs it.
+(an ``INSERT`` into the journal, rolled back). The first successful write or probe that started
+after the last failure clears the flag. When healthy and idle, the writer also probes every
+``probe_interval`` seconds, so an unreachable store is noticed before the next request needs it.
 
 Reading in commit-safe order
 ----------------------------
@@ -390,8 +395,25 @@ class _PgHorizon:
             return horizon
 
 
-class Journal:
-    """The event journal of one node (see the module docstring)."""
+def describe_error(exc: BaseException) -> str:
+    """``exc`` for a log line (or for the parent of a writer process): the driver's message,
+    without the SQL statement and its parameters, which may hold record contents."""
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        exc = exc.orig
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class JournalBase:
+    """What every journal of a node shares, whoever writes its queue (see the module docstring):
+    reading, :meth:`append_in`, the queue :meth:`append` fills, :meth:`flush`, and the fail-closed
+    health that :meth:`check_writable` tests.
+
+    A subclass is the writer of the queue: :class:`Journal` group-commits it in a thread of this
+    process; :class:`~mamori.journal.process.ProcessJournal` hands it to a writer process, which
+    runs a :class:`Journal` of its own. Either moves ``_done`` forward (records durable, in append
+    order) and reports health through :meth:`_set_failed` / :meth:`_set_ok`.
+    """
 
     def __init__(
         self,
@@ -414,34 +436,51 @@ class Journal:
         self._pg = store.dialect == "postgresql"
         self._horizon = _PgHorizon() if self._pg else None
 
-        self._cond = threading.Condition()
+        # The queue. append() wakes the writer at the first queued record and at _wake_batch.
+        self._wake_batch = max_batch
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self._pending: deque[tuple[dict, float]] = deque()  # (record, monotonic time appended)
-        self._inflight = 0
         self._appended = 0  # records handed to append()
         self._done = 0  # of those, written (or dropped as unwritable) — in order
         self._oldest: float | None = None  # monotonic time of the oldest not-durable record
         self._flush_waiters = 0
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._flush_requests = 0  # flush() calls so far
         self._probe_requested = False
-        self._last_ok = time.monotonic()
+        self._stopping = False
 
+        # Health: failed since _failed_at, until a write or probe that started later succeeds.
+        self._health_lock = threading.Lock()
         self._failed = False
+        self._failed_at = float("-inf")
+        self._last_ok = time.monotonic()
         self.last_error: BaseException | None = None
 
         self._data_cond = threading.Condition()
         self._data_version = 0
 
         self._insert_one = journal_table.insert().returning(_jc.seq)
-        self._insert_many = journal_table.insert().returning(
-            _jc.event_id, _jc.seq, sort_by_parameter_order=True
-        )
         self._insert_resources = journal_resources_table.insert()
         try:  # the journal works with them, only slower; an outage is the probe's to report
             _drop_obsolete_indexes(store)
         except Exception as exc:
-            log.warning("journal: could not drop obsolete indexes: %s", exc)
+            log.warning("journal: could not drop obsolete indexes: %s", describe_error(exc))
         store.add_failure_listener(self._on_store_failure)
+
+    # -- the writer (subclasses) -------------------------------------------------------------------
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self, timeout: float = 5.0) -> None:
+        raise NotImplementedError
+
+    def _writer_running(self) -> bool:
+        raise NotImplementedError
+
+    def _flush_without_writer(self, target: int, deadline: float) -> None:
+        """flush() while no writer runs (called with self._cond held)."""
+        raise NotImplementedError
 
     # -- health ----------------------------------------------------------------------------------
 
@@ -463,21 +502,40 @@ class Journal:
 
     def _on_store_failure(self, exc: BaseException) -> None:
         self._set_failed(exc)
+        self.request_probe()
+
+    def request_probe(self) -> None:
+        """Have the writer probe the store soon (its success clears an earlier failure)."""
         with self._cond:
             self._probe_requested = True
-            self._cond.notify_all()
+            self._wake_writer()
 
-    def _set_failed(self, exc: BaseException) -> None:
-        if not self._failed:
-            log.error("journal: store not writable, failing closed: %s", exc)
-        self.last_error = exc
-        self._failed = True
+    def _wake_writer(self) -> None:
+        """(self._lock held) The writer has something to do (records, a flush, a probe)."""
+        self._cond.notify_all()
 
-    def _set_ok(self) -> None:
-        self._last_ok = time.monotonic()
-        if self._failed:
-            log.warning("journal: store writable again")
+    def _set_failed(
+        self, exc: BaseException, at: float | None = None, *, quiet: bool = False
+    ) -> None:
+        """Fail closed: the journal failed at monotonic time ``at`` (now)."""
+        at = time.monotonic() if at is None else at
+        with self._health_lock:
+            was_failed = self._failed
+            self.last_error = exc
+            self._failed_at = max(self._failed_at, at)
+            self._failed = True
+        if not was_failed and not quiet:
+            log.error("journal: not writable, failing closed: %s", describe_error(exc))
+
+    def _set_ok(self, started: float) -> None:
+        """A write or probe that started at monotonic time ``started`` succeeded: that clears
+        the failures reported before it started (not one that happened while it ran)."""
+        with self._health_lock:
+            self._last_ok = time.monotonic()
+            if not self._failed or started <= self._failed_at:
+                return
             self._failed = False
+        log.warning("journal: writable again")
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -518,7 +576,7 @@ class Journal:
         return seq
 
     def append(self, record: dict) -> None:
-        """Queue ``record`` for the writer thread; never blocks on I/O."""
+        """Queue ``record`` for the writer; never blocks on I/O."""
         now = time.monotonic()
         with self._cond:
             if self._oldest is None:
@@ -526,8 +584,146 @@ class Journal:
             self._pending.append((record, now))
             self._appended += 1
             n = len(self._pending)
-            if n == 1 or n >= self.max_batch:
+            if n == 1 or n >= self._wake_batch:
                 self._cond.notify_all()
+
+    def append_many(self, records: list) -> None:
+        """:meth:`append` for each of ``records``, in order."""
+        if not records:
+            return
+        now = time.monotonic()
+        with self._cond:
+            if self._oldest is None:
+                self._oldest = now
+            was = len(self._pending)
+            self._pending.extend([(record, now) for record in records])
+            self._appended += len(records)
+            if was == 0 or len(self._pending) >= self._wake_batch:
+                self._cond.notify_all()
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Block until every record appended so far is durable; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            target = self._appended
+            if self._done >= target:
+                return
+            if not self._writer_running():
+                self._flush_without_writer(target, deadline)
+                return
+            self._flush_waiters += 1
+            self._flush_requests += 1
+            self._wake_writer()
+            try:
+                while self._done < target:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError(
+                            f"journal: {target - self._done} records not durable after {timeout}s"
+                            + (
+                                f" (last error: {describe_error(self.last_error)})"
+                                if self.last_error
+                                else ""
+                            )
+                        )
+                    self._cond.wait(left)
+            finally:
+                self._flush_waiters -= 1
+
+    @property
+    def pending(self) -> int:
+        """Records appended but not durable yet."""
+        return self._appended - self._done
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _notify_data(self) -> None:
+        with self._data_cond:
+            self._data_version += 1
+            self._data_cond.notify_all()
+
+    def safe_horizon(self, conn: Connection) -> int | None:
+        """The highest seq that is safe to read (PostgreSQL), or None (SQLite: all visible)."""
+        return self._horizon.advance(conn) if self._horizon is not None else None
+
+    def read(self, after_seq: int = 0, limit: int = 1000) -> list[JournalEntry]:
+        """Records with ``seq > after_seq`` in commit-safe ``seq`` order (see module docstring)."""
+        with self.store.connect() as conn:
+            query = sa.select(_jc.seq, _jc.record).where(_jc.seq > after_seq)
+            horizon = self.safe_horizon(conn)
+            if horizon is not None:
+                if horizon <= after_seq:
+                    return []
+                query = query.where(_jc.seq <= horizon)
+            rows = conn.execute(query.order_by(_jc.seq).limit(limit)).all()
+        return [JournalEntry(seq, json.loads(text)) for seq, text in rows]
+
+    def last_seq(self) -> int:
+        """The highest seq that :meth:`read` could return now (0 when empty)."""
+        with self.store.connect() as conn:
+            query = sa.select(sa.func.max(_jc.seq))
+            horizon = self.safe_horizon(conn)
+            if horizon is not None:
+                query = query.where(_jc.seq <= horizon)
+            return conn.execute(query).scalar() or 0
+
+    def wait_for(
+        self, after_seq: int, timeout: float, cancel: threading.Event | None = None
+    ) -> bool:
+        """Block until a record newer than ``after_seq`` is readable; False on timeout (or when
+        ``cancel`` is set; :meth:`wake` makes waiters check it at once).
+
+        Woken when this node's writer makes records durable; records committed by other
+        transactions or nodes are noticed by polling every ``poll_interval`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self._data_version
+            if self.last_seq() > after_seq:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0 or (cancel is not None and cancel.is_set()):
+                return False
+            with self._data_cond:
+                if version == self._data_version:
+                    self._data_cond.wait(min(left, self.poll_interval))
+
+    def wake(self) -> None:
+        """Wake every thread blocked in :meth:`wait_for` (e.g. a consumer being stopped)."""
+        self._notify_data()
+
+    def count(self) -> int:
+        with self.store.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(journal_table)).scalar_one()
+
+    def __enter__(self) -> JournalBase:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(TimeoutError):
+            self.close()
+
+
+class Journal(JournalBase):
+    """The event journal of one node, group-committed by a writer thread (see the module
+    docstring). Also what a :class:`~mamori.journal.process.ProcessJournal`'s writer process
+    runs."""
+
+    def __init__(self, store: Store, **options: Any) -> None:
+        super().__init__(store, **options)
+        self._inflight = 0
+        self._urgent = 0  # flush_soon(): write what was appended up to here without waiting
+        self._thread: threading.Thread | None = None
+        self._insert_many = journal_table.insert().returning(
+            _jc.event_id, _jc.seq, sort_by_parameter_order=True
+        )
+
+    def flush_soon(self) -> None:
+        """Have the writer write everything appended so far now, without waiting for
+        ``flush_interval`` (and without blocking the caller, unlike :meth:`flush`)."""
+        with self._cond:
+            self._urgent = self._appended
+            self._cond.notify_all()
 
     def _take_batch(self) -> list[tuple[dict, float]]:
         batch = []
@@ -616,19 +812,31 @@ class Journal:
 
     def _write_one_by_one(self, rows: list[_Row]) -> bool:
         """A batch hit a unique violation (a duplicate eventID): write records one at a time and
-        drop the duplicates, so one bad record cannot block the journal."""
-        for row in rows:
-            try:
-                with self.store.begin() as conn:
-                    self._insert_rows(conn, [row])
-            except sa.exc.IntegrityError:
-                log.error("journal: dropping a record with duplicate eventID %s", row.values[0])
-            except Exception as exc:
-                self._set_failed(exc)
-                return False  # the whole batch is retried; written ones are duplicates then
-        return True
+        drop the duplicates, so one bad record cannot block the journal. (A batch that a writer
+        process wrote but died before reporting is sent again to the next one: all duplicates.)
+        """
+        duplicates: list[str] = []
+        try:
+            for row in rows:
+                try:
+                    with self.store.begin() as conn:
+                        self._insert_rows(conn, [row])
+                except sa.exc.IntegrityError:
+                    duplicates.append(row.values[0])
+                except Exception as exc:
+                    self._set_failed(exc)
+                    return False  # the whole batch is retried; written ones are duplicates then
+            return True
+        finally:
+            if duplicates:
+                log.error(
+                    "journal: dropped %d records with duplicate eventIDs (%s%s)",
+                    len(duplicates),
+                    ", ".join(duplicates[:3]),
+                    ", ..." if len(duplicates) > 3 else "",
+                )
 
-    def _probe(self) -> bool:
+    def _probe(self, started: float) -> bool:
         """Can a journal row be inserted right now? (The insert is rolled back.)"""
         row, _ = prepare(
             {"eventID": f"mamori-probe-{uuid.uuid4()}", "eventName": "MamoriJournalProbe"}
@@ -648,16 +856,16 @@ class Journal:
         except Exception as exc:
             self._set_failed(exc)
             return False
-        self._set_ok()
+        self._set_ok(started)
         return True
 
-    def _completed(self, n: int) -> None:
+    def _completed(self, n: int, started: float) -> None:
         with self._cond:
             self._done += n
             self._inflight = 0
             self._oldest = self._pending[0][1] if self._pending else None
             self._cond.notify_all()
-        self._set_ok()
+        self._set_ok(started)
         self._notify_data()
 
     def _failed_batch(self, batch: list[tuple[dict, float]]) -> None:
@@ -673,6 +881,7 @@ class Journal:
             self._stopping
             or self._failed
             or self._flush_waiters > 0
+            or self._done < self._urgent
             or len(self._pending) >= self.max_batch
             or now - self._pending[0][1] >= self.flush_interval
         )
@@ -693,11 +902,12 @@ class Journal:
                         batch = []
                         break
                     self._cond.wait(self._wait_time(now))
-            ok = self._write_batch(batch) if batch else self._probe()
+            started = time.monotonic()
+            ok = self._write_batch(batch) if batch else self._probe(started)
             if ok:
                 backoff = 0.05
                 if batch:
-                    self._completed(len(batch))
+                    self._completed(len(batch), started)
                 continue
             if batch:
                 self._failed_batch(batch)
@@ -735,33 +945,15 @@ class Journal:
             self._thread = threading.Thread(target=self._run, name="mamori-journal", daemon=True)
             self._thread.start()
 
-    def flush(self, timeout: float = 5.0) -> None:
-        """Block until every record appended so far is durable; TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            target = self._appended
-            if self._thread is None or not self._thread.is_alive():
-                self._flush_here(target, deadline)
-                return
-            self._flush_waiters += 1
-            self._cond.notify_all()
-            try:
-                while self._done < target:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise TimeoutError(
-                            f"journal: {target - self._done} records not durable after {timeout}s"
-                            + (f" (last error: {self.last_error})" if self.last_error else "")
-                        )
-                    self._cond.wait(left)
-            finally:
-                self._flush_waiters -= 1
+    def _writer_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
-    def _flush_here(self, target: int, deadline: float) -> None:
-        """flush() without a writer thread: write in the calling thread (self._cond held)."""
+    def _flush_without_writer(self, target: int, deadline: float) -> None:
+        """Write in the calling thread (self._cond held)."""
         backoff = 0.05
         while self._done < target:
             batch = self._take_batch()
+            started = time.monotonic()
             self._cond.release()
             try:
                 ok = self._write_batch(batch)
@@ -771,7 +963,7 @@ class Journal:
                 self._done += len(batch)
                 self._inflight = 0
                 self._oldest = self._pending[0][1] if self._pending else None
-                self._set_ok()
+                self._set_ok(started)
                 self._notify_data()
                 continue
             self._pending.extendleft(reversed(batch))
@@ -780,7 +972,7 @@ class Journal:
             if left <= 0:
                 raise TimeoutError(
                     f"journal: {target - self._done} records not durable "
-                    f"(last error: {self.last_error})"
+                    f"(last error: {describe_error(self.last_error)})"
                 )
             self._cond.wait(min(backoff, left))
             backoff = min(backoff * 2, self.max_backoff)
@@ -805,76 +997,3 @@ class Journal:
         if error is not None:
             log.error("journal closed with records not written: %s", error)
             raise error
-
-    @property
-    def pending(self) -> int:
-        """Records appended but not durable yet."""
-        return self._appended - self._done
-
-    # -- reading -----------------------------------------------------------------------------------
-
-    def _notify_data(self) -> None:
-        with self._data_cond:
-            self._data_version += 1
-            self._data_cond.notify_all()
-
-    def safe_horizon(self, conn: Connection) -> int | None:
-        """The highest seq that is safe to read (PostgreSQL), or None (SQLite: all visible)."""
-        return self._horizon.advance(conn) if self._horizon is not None else None
-
-    def read(self, after_seq: int = 0, limit: int = 1000) -> list[JournalEntry]:
-        """Records with ``seq > after_seq`` in commit-safe ``seq`` order (see module docstring)."""
-        with self.store.connect() as conn:
-            query = sa.select(_jc.seq, _jc.record).where(_jc.seq > after_seq)
-            horizon = self.safe_horizon(conn)
-            if horizon is not None:
-                if horizon <= after_seq:
-                    return []
-                query = query.where(_jc.seq <= horizon)
-            rows = conn.execute(query.order_by(_jc.seq).limit(limit)).all()
-        return [JournalEntry(seq, json.loads(text)) for seq, text in rows]
-
-    def last_seq(self) -> int:
-        """The highest seq that :meth:`read` could return now (0 when empty)."""
-        with self.store.connect() as conn:
-            query = sa.select(sa.func.max(_jc.seq))
-            horizon = self.safe_horizon(conn)
-            if horizon is not None:
-                query = query.where(_jc.seq <= horizon)
-            return conn.execute(query).scalar() or 0
-
-    def wait_for(
-        self, after_seq: int, timeout: float, cancel: threading.Event | None = None
-    ) -> bool:
-        """Block until a record newer than ``after_seq`` is readable; False on timeout (or when
-        ``cancel`` is set; :meth:`wake` makes waiters check it at once).
-
-        Woken by this node's writer thread; records committed by other transactions or nodes
-        are noticed by polling every ``poll_interval`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            version = self._data_version
-            if self.last_seq() > after_seq:
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0 or (cancel is not None and cancel.is_set()):
-                return False
-            with self._data_cond:
-                if version == self._data_version:
-                    self._data_cond.wait(min(left, self.poll_interval))
-
-    def wake(self) -> None:
-        """Wake every thread blocked in :meth:`wait_for` (e.g. a consumer being stopped)."""
-        self._notify_data()
-
-    def count(self) -> int:
-        with self.store.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(journal_table)).scalar_one()
-
-    def __enter__(self) -> Journal:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(TimeoutError):
-            self.close()
