@@ -62,6 +62,7 @@ Durability: on SQLite a committed transaction survives a crash of the process (W
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 import logging
@@ -404,7 +405,7 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class JournalBase:
+class JournalBase(abc.ABC):
     """What every journal of a node shares, whoever writes its queue (see the module docstring):
     reading, :meth:`append_in`, the queue :meth:`append` fills, :meth:`flush`, and the fail-closed
     health that :meth:`check_writable` tests.
@@ -469,18 +470,21 @@ class JournalBase:
 
     # -- the writer (subclasses) -------------------------------------------------------------------
 
+    @abc.abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start the group-commit writer (idempotent)."""
 
+    @abc.abstractmethod
     def close(self, timeout: float = 5.0) -> None:
-        raise NotImplementedError
+        """Flush, then stop the writer; TimeoutError if records could not be made durable."""
 
+    @abc.abstractmethod
     def _writer_running(self) -> bool:
-        raise NotImplementedError
+        """Whether a writer is there to write what flush() waits for."""
 
+    @abc.abstractmethod
     def _flush_without_writer(self, target: int, deadline: float) -> None:
         """flush() while no writer runs (called with self._cond held)."""
-        raise NotImplementedError
 
     # -- health ----------------------------------------------------------------------------------
 
