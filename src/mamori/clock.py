@@ -22,7 +22,14 @@ class Clock:
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        offset = self._offset
+        return datetime.now(UTC) + offset if offset else datetime.now(UTC)
+
+    def readings(self) -> tuple[datetime, datetime]:
+        """(domain time, wall-clock time) from one reading of the system clock."""
+        wall = datetime.now(UTC)
+        offset = self._offset
+        return (wall + offset if offset else wall), wall
 
     @property
     def offset(self) -> timedelta:

@@ -317,11 +317,60 @@ def _pattern_strategy(pattern: str, chars, lo: int, hi: int) -> st.SearchStrateg
                         return strat.filter(lambda s: compiled.fullmatch(s) is not None)
                     except Exception:
                         pass
+    generating = _without_lookarounds(pattern)
     try:
-        strat = st.from_regex(compiled, fullmatch=True, alphabet=chars)
+        strat = st.from_regex(generating, fullmatch=True, alphabet=chars)
     except Exception:
         return None
+    if generating != pattern:
+        # hypothesis cannot generate lookarounds (it finds no example of IAM's
+        # ``^(?=.*\{)...`` at all): generate without them, keep what the whole pattern accepts.
+        strat = strat.filter(lambda s: compiled.fullmatch(s) is not None)
     return strat.filter(lambda s: lo <= len(s) <= hi)
+
+
+_LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
+
+
+def _without_lookarounds(pattern: str) -> str:
+    """``pattern`` with its lookahead and lookbehind groups removed."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern.startswith(_LOOKAROUNDS, i):
+            i = _group_end(pattern, i)
+            continue
+        if pattern[i] == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        out.append(pattern[i])
+        i += 1
+    return "".join(out)
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """The index just past the group opening at ``start`` (escapes and classes skipped)."""
+    depth, i, in_class = 0, start, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern.startswith("]", i + 1):  # a leading "]" is a literal in a class
+                i += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return len(pattern)
 
 
 _REPEAT_TAIL = re.compile(r"(\+|\*|\{\d*,?\d*\})\??\$?$")

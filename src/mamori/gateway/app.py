@@ -22,7 +22,6 @@ from typing import Any
 
 from botocore.model import ServiceModel
 
-from mamori.clock import wall_clock
 from mamori.errors import AwsError, internal_error, not_implemented
 from mamori.gateway import audit, internal
 from mamori.gateway.chunked import decode_body, decode_stream, decoder_for
@@ -105,10 +104,15 @@ class Gateway:
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
         headers: dict[str, str] = {}
+        names = _REQUEST_HEADER_NAMES
         for name, value in scope["headers"]:
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            headers[key] = f"{headers[key]},{text}" if key in headers else text
+            key = names.get(name)
+            if key is None:
+                key = _request_header_name(name)
+            if key in headers:
+                headers[key] += "," + value.decode("latin-1")
+            else:
+                headers[key] = value.decode("latin-1")
         client = scope.get("client")
         request = HttpRequest(
             method=scope["method"],
@@ -138,7 +142,7 @@ class Gateway:
         params: dict[str, Any] | None = None
         # One reading of the domain clock per call: the context, the record and the credential
         # checks agree on when the call happened.
-        now = runtime.clock.now()
+        now, wall = runtime.clock.readings()
         try:
             runtime.journal.check_writable()
             limit = runtime.settings.max_body_bytes
@@ -153,7 +157,7 @@ class Gateway:
                 request.body = await read_body(
                     receive, limit, request.headers.get("content-length")
                 )
-            principal, region = self._authenticate(request, route, receive, streaming, now)
+            principal, region = self._authenticate(request, route, receive, streaming, now, wall)
             params = get_parser(route.protocol).parse(request, route.operation, route.uri_params)
             handler = runtime.registry.handler(route.service.service_name, route.operation.name)
             if handler is None:
@@ -218,7 +222,7 @@ class Gateway:
             )
         return _unrouted_error(request, error, request_id)
 
-    def _journal(self, record: dict, conn=None) -> None:
+    def _journal(self, record: tuple, conn=None) -> None:
         if not self.runtime.settings.journal:
             return  # only for measuring what journaling costs (MAMORI_JOURNAL=0)
         if conn is not None:
@@ -234,7 +238,7 @@ class Gateway:
                 request, runtime_account=self.runtime.settings.account_id
             )
         source, name = _claimed_operation(request) if route is None else ("", "")
-        return audit.build_record(
+        return audit.build_call(
             operation=route.operation if route is not None else None,
             unrouted_source=source,
             unrouted_name=name,
@@ -250,13 +254,23 @@ class Gateway:
             error_message=error.message if error is not None else None,
             resources=ctx.resources if ctx is not None else None,
             tls=request.secure,
+            host=request.host if request.secure else None,
         )
 
     # Authentication
 
     def _authenticate(
-        self, request: HttpRequest, route: Route, receive, streaming: bool, now: datetime
+        self,
+        request: HttpRequest,
+        route: Route,
+        receive,
+        streaming: bool,
+        now: datetime,
+        wall: datetime,
     ) -> tuple[Principal, str]:
+        """The caller and the region it signed for; ``now`` is the domain time, ``wall`` the
+        real time (SigV4's clock-skew check compares with it, never with a time-travelled
+        clock)."""
         service = route.service.service_name
         try:
             info = extract_signature(request)
@@ -276,8 +290,7 @@ class Gateway:
                 request,
                 info,
                 credential.secret_access_key,
-                # SigV4 compares with the real wall clock, never the time-travelled one.
-                now=wall_clock(),
+                now=wall,
                 max_skew=max_clock_skew(service),
                 body_hash=self._body_hash(request, info, streaming),
             )
@@ -389,13 +402,43 @@ def _unrouted_error(request: HttpRequest, error: AwsError, request_id: str) -> H
     return get_serializer(protocol).serialize_error(service_model(service), None, error, request_id)
 
 
+# Header names as they come (bytes) and go (str), with their other form: a server sees the same
+# few dozen names over and over. Bounded, as clients choose the names they send.
+_REQUEST_HEADER_NAMES: dict[bytes, str] = {}
+_RESPONSE_HEADER_NAMES: dict[str, bytes] = {}
+_HEADER_NAMES_MAX = 512
+
+
+def _request_header_name(name: bytes) -> str:
+    key = name.decode("latin-1").lower()
+    if len(_REQUEST_HEADER_NAMES) < _HEADER_NAMES_MAX:
+        _REQUEST_HEADER_NAMES[name] = key
+    return key
+
+
+def _response_header_name(name: str) -> bytes:
+    key = name.lower().encode("latin-1")
+    if len(_RESPONSE_HEADER_NAMES) < _HEADER_NAMES_MAX:
+        _RESPONSE_HEADER_NAMES[name] = key
+    return key
+
+
 async def _send(send, response: HttpResponse, head: bool) -> None:
     body = response.body
-    headers = [
-        (k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()
-    ]
+    headers = []
+    has_length = False
+    names = _RESPONSE_HEADER_NAMES
+    for name, value in response.headers.items():
+        key = names.get(name)
+        if key is None:
+            key = _response_header_name(name)
+        if key == b"content-length":
+            has_length = True
+        headers.append(
+            (key, value.encode("latin-1") if type(value) is str else str(value).encode("latin-1"))
+        )
     if isinstance(body, bytes | bytearray):
-        if not any(k == b"content-length" for k, _ in headers):
+        if not has_length:
             headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else bytes(body)})

@@ -15,8 +15,8 @@ from botocore.model import OperationModel, Shape
 
 from mamori.iam.principals import Principal, Session
 from mamori.journal import new_event_id
+from mamori.journal.calls import EVENT_VERSION, make_call, record_of_call
 
-EVENT_VERSION = "1.11"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 # Credential parts the models do not mark sensitive: a session token never reaches the journal.
 ALWAYS_HIDDEN = frozenset({"SessionToken"})
@@ -286,7 +286,7 @@ def _event_time(when: datetime) -> str:
     return text
 
 
-def build_record(
+def build_call(
     *,
     operation: OperationModel | None,
     principal: Principal,
@@ -304,9 +304,11 @@ def build_record(
     unrouted_source: str = "unknown",
     unrouted_name: str = "Unknown",
     host: str | None = None,
-) -> dict[str, Any]:
-    """The record of one call; ``operation`` is None when no operation could be identified
-    (the source and name then come from what the request claimed)."""
+) -> tuple:
+    """The record of one call in the journal's compact form (:mod:`mamori.journal.calls`);
+    ``operation`` is None when no operation could be identified (the source and name then come
+    from what the request claimed). Everything that needs the models — redaction, which
+    operations are read-only, global regions — is worked out here."""
     if operation is not None:
         name = operation.name
         source, read_only, global_region = operation_facts(operation)
@@ -315,38 +317,33 @@ def build_record(
     else:
         name, source = unrouted_name, unrouted_source
         read_only = is_read_only(name)
-    record: dict[str, Any] = {
-        "eventVersion": EVENT_VERSION,
-        "userIdentity": _cached_identity(principal),
-        "eventTime": _event_time(event_time),
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": region,
-        "sourceIPAddress": source_ip,
-        "userAgent": user_agent,
-    }
-    if error_code is not None:
-        record["errorCode"] = error_code
-        record["errorMessage"] = error_message or ""
-    record["requestParameters"] = redact(params, operation.input_shape) or None if params else None
-    record["responseElements"] = (
+    return make_call(
+        _cached_identity(principal),
+        _event_time(event_time),
+        source,
+        name,
+        region,
+        source_ip,
+        user_agent,
+        error_code,
+        (error_message or "") if error_code is not None else None,
+        redact(params, operation.input_shape) or None if params else None,
         redact(output, operation.output_shape) or None
         if output and not read_only and error_code is None
-        else None
+        else None,
+        request_id,
+        # Time-ordered (UUIDv7): inserts stay at the end of the journal's unique eventID index.
+        new_event_id(),
+        read_only,
+        resources or None,
+        principal.account_id,
+        (host or "") if tls else None,
     )
-    record["requestID"] = request_id
-    # Time-ordered (UUIDv7): inserts stay at the end of the journal's unique eventID index.
-    record["eventID"] = new_event_id()
-    record["readOnly"] = read_only
-    if resources:
-        record["resources"] = resources
-    record["eventType"] = "AwsApiCall"
-    record["managementEvent"] = True
-    record["recipientAccountId"] = principal.account_id
-    record["eventCategory"] = "Management"
-    if tls:
-        record["tlsDetails"] = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": host or ""}
-    return record
+
+
+def build_record(**facts: Any) -> dict[str, Any]:
+    """The CloudTrail record of one call (the arguments of :func:`build_call`)."""
+    return record_of_call(build_call(**facts))
 
 
 def console_sign_in_record(

@@ -31,16 +31,43 @@ VIRTUAL_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}?[a-z0-9])\.(?:
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
-@dataclass(frozen=True)
 class Route:
-    service: ServiceModel
-    operation: OperationModel
-    protocol: str
-    uri_params: dict[str, str]
+    """Where a request goes: the service, the operation, the protocol it speaks, and the values
+    of the REST path's labels. Routes without path labels are built once and shared (nothing
+    modifies a route)."""
 
-    @property
-    def streaming_input(self) -> bool:
-        return _has_streaming_input(self.operation)
+    __slots__ = ("operation", "protocol", "service", "streaming_input", "uri_params")
+
+    def __init__(
+        self,
+        service: ServiceModel,
+        operation: OperationModel,
+        protocol: str,
+        uri_params: dict[str, str],
+    ) -> None:
+        self.service = service
+        self.operation = operation
+        self.protocol = protocol
+        self.uri_params = uri_params
+        self.streaming_input = _has_streaming_input(operation)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Route):
+            return NotImplemented
+        return (self.service, self.operation, self.protocol, self.uri_params) == (
+            other.service,
+            other.operation,
+            other.protocol,
+            other.uri_params,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Route({self.service.service_name}, {self.operation.name}, {self.protocol}, "
+            f"{self.uri_params})"
+        )
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,7 @@ class Router:
             if "query" in protocols_of(model):
                 self.query_by_version[metadata["apiVersion"]] = name
         self._rest_routes: dict[str, dict[str, list[_RestRoute]]] = {}
+        self._named: dict[tuple[str, str, str], Route] = {}
 
     # The cheap part, before the body is read.
 
@@ -160,15 +188,28 @@ class Router:
     ) -> Route:
         if service is None:
             raise AwsError("UnknownOperationException", "mamori does not serve this service.")
-        model = service_model(service)
         if protocol not in self.protocols[service]:
             raise AwsError(
                 "UnknownOperationException", f"{service} does not speak the {protocol} protocol."
             )
-        found = _operation(model, operation)
-        if found is None:
+        route = self._named_route(service, operation, protocol)
+        if route is None:
             raise AwsError(unknown_code, f"Unknown operation {operation}.")
-        return Route(model, found, protocol, {})
+        return route
+
+    def _named_route(self, service: str, operation: str, protocol: str) -> Route | None:
+        """The route to an operation named by the request (not REST), or None when the service
+        has no such operation. Built once per operation: only real operations are kept, so the
+        cache is bounded by the models."""
+        key = (service, operation, protocol)
+        route = self._named.get(key)
+        if route is None:
+            model = service_model(service)
+            found = _operation(model, operation)
+            if found is None:
+                return None
+            route = self._named[key] = Route(model, found, protocol, {})
+        return route
 
     def _route_query(
         self, action: str, request: HttpRequest, scope: tuple[str, str] | None
@@ -178,13 +219,12 @@ class Router:
             service = self.query_by_version.get(request.form_value("Version") or "")
         if service is None:
             raise AwsError("InvalidAction", f"The action {action} is not valid for this endpoint.")
-        model = service_model(service)
-        found = _operation(model, action)
-        if found is None:
+        route = self._named_route(service, action, "query")
+        if route is None:
             raise AwsError(
                 "InvalidAction", f"The action {action} is not valid for this web service."
             )
-        return Route(model, found, "query", {})
+        return route
 
     # REST
 

@@ -4,7 +4,8 @@ Writing
 -------
 * :meth:`Journal.append_in` inserts a record inside the caller's transaction, so a mutation and
   its audit record commit (or roll back) together.
-* :meth:`Journal.append` queues a record (read-only calls) and returns at once; the writer thread
+* :meth:`Journal.append` queues a record (read-only calls; the gateway queues them in the
+  compact form of :mod:`mamori.journal.calls`) and returns at once; the writer thread
   group-commits the queue with one ``executemany`` per batch, at the latest ``flush_interval``
   after the oldest queued record arrived (or at ``max_batch`` records). :meth:`flush` and
   :meth:`close` block until everything appended so far is durable.
@@ -80,6 +81,7 @@ from sqlalchemy.engine import Connection
 
 from mamori.errors import AwsError
 from mamori.ids import time_ordered_uuid
+from mamori.journal.calls import is_call, record_of_call
 from mamori.store.engine import Store
 from mamori.store.schema import (
     JOURNAL_LOCK_KEYS,
@@ -217,8 +219,11 @@ class _Row(NamedTuple):
     resources: list[tuple[str, str]]
 
 
-def _prepare(record: dict) -> _Row:
-    """The journal row of a CloudTrail record (fills a missing eventID and eventTime in it)."""
+def _prepare(record: dict | tuple | list) -> _Row:
+    """The journal row of a CloudTrail record (fills a missing eventID and eventTime in it), or
+    of a call (:mod:`mamori.journal.calls`)."""
+    if type(record) is not dict and is_call(record):
+        record = record_of_call(record)
     event_id = record.get("eventID")
     if not event_id:
         event_id = record["eventID"] = new_event_id()
@@ -543,7 +548,7 @@ class JournalBase(abc.ABC):
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def append_in(self, conn: Connection, record: dict) -> int:
+    def append_in(self, conn: Connection, record: dict | tuple) -> int:
         """Insert ``record`` in the caller's transaction (it commits with the mutation).
 
         Returns the record's ``seq``. A store failure raises the 503 AwsError (and fails the
@@ -579,7 +584,7 @@ class JournalBase(abc.ABC):
             raise _sqlite_error(exc, statement) from exc
         return seq
 
-    def append(self, record: dict) -> None:
+    def append(self, record: dict | tuple) -> None:
         """Queue ``record`` for the writer; never blocks on I/O."""
         now = time.monotonic()
         with self._cond:

@@ -483,7 +483,7 @@ class ProcessJournal(JournalBase):
     def _wake_writer(self) -> None:
         self._sender_wake.notify_all()
 
-    def append(self, record: dict) -> None:
+    def append(self, record: dict | tuple) -> None:
         """Queue ``record``; hand the queue over when it is due (``send_interval`` old or
         ``send_batch`` long). Never blocks on I/O."""
         now = time.monotonic()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -23,6 +22,29 @@ def parse_fields(text: str) -> list[tuple[str, str]]:
     if "%" in text or "+" in text:
         return parse_qsl(text, keep_blank_values=True)
     return [field.partition("=")[::2] for field in text.split("&") if field]
+
+
+class computed_once:
+    """``functools.cached_property`` without its lock.
+
+    On Python 3.11 ``cached_property`` takes a lock on every first access, which shows on the
+    request path (each request's ``form`` and ``query`` are first read there). A request is
+    parsed by one task at a time, so it needs none.
+    """
+
+    def __init__(self, func) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
 
 
 @dataclass
@@ -47,7 +69,7 @@ class HttpRequest:
     source_ip: str = "127.0.0.1"
     secure: bool = False
 
-    @cached_property
+    @computed_once
     def query(self) -> dict[str, list[str]]:
         """Query parameters, each name mapped to all its values in order (blank values kept)."""
         result: dict[str, list[str]] = {}
@@ -55,7 +77,7 @@ class HttpRequest:
             result.setdefault(name, []).append(value)
         return result
 
-    @cached_property
+    @computed_once
     def form(self) -> list[tuple[str, str]]:
         """The query protocol's fields, parsed once: the query string's, then the body's (a
         form-encoded body; later fields win when a name repeats)."""

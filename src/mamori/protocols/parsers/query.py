@@ -54,7 +54,7 @@ class QueryParser:
         self, request: HttpRequest, operation: OperationModel, uri_params: dict[str, str]
     ) -> dict[str, Any]:
         shape = operation.input_shape
-        if shape is None:
+        if shape is None or not shape.members:  # (Action and Version are not members)
             return {}
         tree = field_tree(form_fields(request))
         try:

@@ -1,0 +1,173 @@
+"""Calls: the compact form the gateway journals a call in, turned into the CloudTrail record by
+whichever writer prepares the row (its thread, or its process after a trip through the pipe)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from mamori.gateway import audit
+from mamori.iam.principals import Principal
+from mamori.journal.calls import CALL_LAYOUT, is_call, record_of_call
+from mamori.service_models import service_model
+from mamori.store.schema import journal_table
+from tests.journal.conftest import WRITERS, make_journal
+
+WHEN = datetime(2026, 12, 7, 5, 30, 15, tzinfo=UTC)
+ALICE = Principal(
+    "IAMUser",
+    "123456789012",
+    "arn:aws:iam::123456789012:user/alice",
+    "AIDAALICE",
+    user_name="alice",
+    access_key_id="AKIAALICE",
+)
+
+
+def _call(operation: str = "Encrypt", **overrides):
+    facts = {
+        "operation": service_model("kms").operation_model(operation),
+        "principal": ALICE,
+        "region": "eu-west-1",
+        "event_time": WHEN,
+        "source_ip": "10.1.2.3",
+        "user_agent": "aws-cli/1.46",
+        "request_id": "6c1a3b4e-0000-4000-8000-000000000001",
+        "params": {"KeyId": "alias/app", "Plaintext": b"secret!"},
+        "output": None,
+        "error_code": None,
+        "error_message": None,
+        "resources": [{"ARN": "arn:aws:kms:eu-west-1:123456789012:key/k", "type": "AWS::KMS::Key"}],
+        "tls": True,
+        "host": "kms.example:4566",
+        **overrides,
+    }
+    return audit.build_call(**facts)
+
+
+def test_a_call_is_the_cloudtrail_record_in_awss_key_order():
+    call = _call()
+    assert is_call(call) and call[0] == CALL_LAYOUT
+    record = record_of_call(call)
+    assert list(record) == [
+        "eventVersion",
+        "userIdentity",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "requestParameters",
+        "responseElements",
+        "requestID",
+        "eventID",
+        "readOnly",
+        "resources",
+        "eventType",
+        "managementEvent",
+        "recipientAccountId",
+        "eventCategory",
+        "tlsDetails",
+    ]
+    assert record["userIdentity"]["userName"] == "alice"
+    assert record["eventTime"] == "2026-12-07T05:30:15Z"
+    assert (record["eventSource"], record["eventName"]) == ("kms.amazonaws.com", "Encrypt")
+    # the plaintext never reaches the journal: redacted before the call is queued
+    assert "secret" not in json.dumps(call, default=str)
+    assert record["requestParameters"] == {"keyId": "alias/app"}
+    assert record["responseElements"] is None  # Encrypt is read-only for CloudTrail's purposes
+    assert record["tlsDetails"] == {
+        "tlsVersion": "TLSv1.3",
+        "clientProvidedHostHeader": "kms.example:4566",
+    }
+
+
+def test_a_failed_call_carries_its_error_and_no_response_elements():
+    record = record_of_call(
+        _call("CreateKey", output={"KeyMetadata": {"KeyId": "k"}}, error_code="AccessDenied")
+    )
+    assert (record["errorCode"], record["errorMessage"]) == ("AccessDenied", "")
+    assert list(record).index("errorCode") == list(record).index("userAgent") + 1
+    assert record["responseElements"] is None
+
+
+def test_a_call_is_the_same_record_after_crossing_a_pipe_as_json():
+    call = _call()
+    crossed = json.loads(json.dumps(call, default=str))
+    assert isinstance(crossed, list) and is_call(crossed)
+    assert record_of_call(crossed) == json.loads(json.dumps(record_of_call(call), default=str))
+
+
+def test_build_record_is_the_record_of_build_call():
+    call = _call()
+    record = audit.build_record(
+        operation=service_model("kms").operation_model("Encrypt"),
+        principal=ALICE,
+        region="eu-west-1",
+        event_time=WHEN,
+        source_ip="10.1.2.3",
+        user_agent="aws-cli/1.46",
+        request_id=call[12],
+        params={"KeyId": "alias/app", "Plaintext": b"secret!"},
+        output=None,
+        error_code=None,
+        error_message=None,
+        resources=call[15],
+        tls=True,
+        host="kms.example:4566",
+    )
+    expected = record_of_call(call)
+    assert record.pop("eventID") != expected.pop("eventID")  # each record its own id
+    assert record == expected
+
+
+@pytest.mark.parametrize("bad", [[2, *range(17)], [1, 2, 3], ()])
+def test_a_call_of_another_layout_is_refused(bad):
+    with pytest.raises(ValueError, match="layout"):
+        record_of_call(bad)
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_appended_calls_are_stored_as_records_with_their_index_columns(store, writer):
+    journal = make_journal(writer, store, flush_interval=0.02)
+    journal.start()
+    try:
+        calls = [_call(), _call("ListKeys", params={}, resources=None, tls=False)]
+        for call in calls:
+            journal.append(call)
+        with store.begin() as conn:  # and one in the caller's transaction
+            mutation = _call("CreateKey", output={"KeyMetadata": {"KeyId": "k"}}, params={})
+            journal.append_in(conn, mutation)
+        journal.flush(timeout=30)
+        entries = journal.read(0, 10)
+    finally:
+        journal.close()
+    by_id = {entry.record["eventID"]: entry.record for entry in entries}
+    expected = [record_of_call(c) for c in [*calls, mutation]]
+    assert len(by_id) == 3
+    for record in expected:
+        assert by_id[record["eventID"]] == json.loads(json.dumps(record, default=str))
+    with store.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                journal_table.c.event_id,
+                journal_table.c.event_name,
+                journal_table.c.username,
+                journal_table.c.access_key_id,
+                journal_table.c.read_only,
+                journal_table.c.region,
+            )
+        ).all()
+    columns = {row.event_id: row for row in rows}
+    listed = columns[expected[1]["eventID"]]
+    assert (listed.event_name, listed.username, listed.access_key_id) == (
+        "ListKeys",
+        "alice",
+        "AKIAALICE",
+    )
+    assert bool(listed.read_only) and listed.region == "eu-west-1"
+    assert not columns[expected[2]["eventID"]].read_only
