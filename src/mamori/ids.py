@@ -20,19 +20,23 @@ def _format(value: int) -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+_V4_MASK = ((1 << 128) - 1) ^ (0xF << 76) ^ (0x3 << 62)
+_V4_BITS = 0x4 << 76 | 0b10 << 62
+
+
 def random_uuid() -> str:
     """A version 4 (random) UUID string."""
-    value = _random.getrandbits(128)
-    value = (value & ~(0xF << 76)) | (0x4 << 76)
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)
-    return _format(value)
+    return _format(_random.getrandbits(128) & _V4_MASK | _V4_BITS)
 
 
 def time_ordered_uuid() -> str:
     """A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits, so ids
     sort by creation time."""
-    millis = time.time_ns() // 1_000_000
-    rand = _random.getrandbits(80)
+    return uuid7(time.time_ns() // 1_000_000, _random.getrandbits(80))
+
+
+def uuid7(millis: int, rand: int) -> str:
+    """The version 7 UUID of ``millis`` (Unix milliseconds) and 74 of the bits of ``rand``."""
     value = (
         (millis & 0xFFFF_FFFF_FFFF) << 80
         | 0x7 << 76

@@ -4,6 +4,7 @@ whichever writer prepares the row (its thread, or its process after a trip throu
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -120,9 +121,22 @@ def test_build_record_is_the_record_of_build_call():
         tls=True,
         host="kms.example:4566",
     )
-    expected = record_of_call(call)
-    assert record.pop("eventID") != expected.pop("eventID")  # each record its own id
-    assert record == expected
+    assert record == record_of_call(call)
+
+
+def test_the_event_id_is_a_time_ordered_uuid_derived_from_the_call():
+    call = _call()
+    event_id = record_of_call(call)["eventID"]
+    assert record_of_call(list(call))["eventID"] == event_id  # the same after a resend
+    parsed = uuid.UUID(event_id)
+    assert parsed.version == 7
+    assert parsed.int >> 80 == int(WHEN.timestamp() * 1000)
+    others = {
+        record_of_call(_call(request_id="6c1a3b4e-0000-4000-8000-000000000002"))["eventID"],
+        record_of_call(_call(error_code="InternalFailure"))["eventID"],
+        record_of_call(_call("Decrypt"))["eventID"],
+    }
+    assert event_id not in others and len(others) == 3
 
 
 @pytest.mark.parametrize("bad", [[2, *range(17)], [1, 2, 3], ()])

@@ -176,14 +176,15 @@ class Gateway:
             if type(output) is not dict and inspect.isawaitable(output):
                 output = await output
             output = output or {}
-            record = self._record(
-                route, request, principal, region, request_id, params, output, None, ctx, now
-            )
-            if ctx.in_transaction:
-                self._journal(record, ctx.transaction())
-                ctx.finish(commit=True)
-            else:
-                self._journal(record)
+            if runtime.settings.journal:  # off only to measure what journaling costs
+                call = self._record(
+                    route, request, principal, region, request_id, params, output, None, ctx, now
+                )
+                if ctx.in_transaction:
+                    runtime.journal.append_in(ctx.transaction(), call)
+                else:
+                    runtime.journal.append(call)
+            ctx.finish(commit=True)
             return get_serializer(route.protocol).serialize(route.operation, output, request_id)
         except AwsError as error:
             return self._failed(
@@ -210,25 +211,18 @@ class Gateway:
     def _failed(self, error, route, request, principal, region, request_id, params, ctx, now):
         if ctx is not None:
             ctx.finish(commit=False)
-        with contextlib.suppress(AwsError):
-            self._journal(
-                self._record(
-                    route, request, principal, region, request_id, params, None, error, ctx, now
+        if self.runtime.settings.journal:
+            with contextlib.suppress(AwsError):
+                self.runtime.journal.append(
+                    self._record(
+                        route, request, principal, region, request_id, params, None, error, ctx, now
+                    )
                 )
-            )
         if route is not None:
             return get_serializer(route.protocol).serialize_error(
                 route.service, route.operation, error, request_id
             )
         return _unrouted_error(request, error, request_id)
-
-    def _journal(self, record: tuple, conn=None) -> None:
-        if not self.runtime.settings.journal:
-            return  # only for measuring what journaling costs (MAMORI_JOURNAL=0)
-        if conn is not None:
-            self.runtime.journal.append_in(conn, record)
-        else:
-            self.runtime.journal.append(record)
 
     def _record(
         self, route, request, principal, region, request_id, params, output, error, ctx, now

@@ -332,8 +332,7 @@ def build_call(
         if output and not read_only and error_code is None
         else None,
         request_id,
-        # Time-ordered (UUIDv7): inserts stay at the end of the journal's unique eventID index.
-        new_event_id(),
+        int(event_time.timestamp() * 1000),
         read_only,
         resources or None,
         principal.account_id,

@@ -6,13 +6,20 @@ records that are group-committed the gateway hands over a *call*: a tuple of the
 values in a fixed order, which :func:`record_of_call` turns into the record where the rows are
 prepared — in the journal's writer (its thread, or its process), off the request path. A call
 crosses the pipe to a writer process as a JSON array; it holds everything already worked out
-(the redacted parameters, the userIdentity, the eventID), so the record is the same whichever
-side builds it.
+(the redacted parameters, the userIdentity), so the record is the same whichever side builds it.
+
+The eventID is derived from the call itself (:func:`event_id_of`) rather than drawn at random:
+a batch a writer process may have written just before it died is sent again to the next one,
+and the same call must then come out under the same eventID, which the journal's unique index
+recognizes as written already.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+from mamori.ids import uuid7
 
 #: The first element of every call: the layout of what follows (a writer built from another
 #: version of mamori must not misread it).
@@ -33,7 +40,7 @@ def make_call(
     request_parameters: dict[str, Any] | None,
     response_elements: dict[str, Any] | None,
     request_id: str,
-    event_id: str,
+    event_millis: int,
     read_only: bool,
     resources: list[dict[str, str]] | None,
     account_id: str,
@@ -55,12 +62,22 @@ def make_call(
         request_parameters,
         response_elements,
         request_id,
-        event_id,
+        event_millis,
         read_only,
         resources,
         account_id,
         tls_host,
     )
+
+
+def event_id_of(event_millis: int, request_id: str, event_name: str, error_code: str | None) -> str:
+    """The eventID of a call: a version 7 UUID (it sorts by the call's time, so journal inserts
+    stay at the end of the eventID index) whose other bits come from a hash of the request id,
+    the event name and the error code (a call whose answer failed after its record was queued
+    is journaled again, as the failure, under another id)."""
+    key = f"{request_id}\n{event_name}\n{error_code or ''}".encode()
+    digest = hashlib.blake2b(key, digest_size=10).digest()
+    return uuid7(event_millis, int.from_bytes(digest, "big"))
 
 
 def is_call(record: Any) -> bool:
@@ -86,7 +103,7 @@ def record_of_call(call: tuple | list) -> dict[str, Any]:
         request_parameters,
         response_elements,
         request_id,
-        event_id,
+        event_millis,
         read_only,
         resources,
         account_id,
@@ -108,7 +125,7 @@ def record_of_call(call: tuple | list) -> dict[str, Any]:
     record["requestParameters"] = request_parameters
     record["responseElements"] = response_elements
     record["requestID"] = request_id
-    record["eventID"] = event_id
+    record["eventID"] = event_id_of(event_millis, request_id, event_name, error_code)
     record["readOnly"] = read_only
     if resources:
         record["resources"] = resources
