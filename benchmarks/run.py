@@ -144,6 +144,48 @@ TARGETS = [
 DEFAULT_TARGETS = ("mamori", "moto", "hello")
 
 
+@dataclass
+class Placement:
+    """Which CPUs the servers and the load generator run on. Pinned (the default where there
+    are two CPUs or more): every server on the first CPU, wrk, the boto3 clients and this script
+    on the others, so a server never shares its core with the load generator and every server
+    gets the same one core; otherwise wherever the kernel puts them."""
+
+    server: frozenset[int] = frozenset()
+    client: frozenset[int] = frozenset()
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.server)
+
+    def describe(self) -> str:
+        if not self.pinned:
+            return "not pinned to CPUs"
+        return (
+            f"servers on CPU {_cpu_list(self.server)}; load generator and mamori's journal "
+            f"writer on CPU {_cpu_list(self.client)}"
+        )
+
+
+PLACEMENT = Placement()
+
+
+def _cpu_list(cpus: frozenset[int]) -> str:
+    return ",".join(str(cpu) for cpu in sorted(cpus))
+
+
+def pin(enabled: bool) -> Placement:
+    """Split the CPUs this script may use between the servers and everything else."""
+    global PLACEMENT
+    available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if enabled and len(available) >= 2:
+        PLACEMENT = Placement(frozenset(available[:1]), frozenset(available[1:]))
+        os.sched_setaffinity(0, PLACEMENT.client)  # this script, and wrk which it starts
+    else:
+        PLACEMENT = Placement()
+    return PLACEMENT
+
+
 class Server:
     """One target's process: started on a free port, stopped (SIGTERM, then SIGKILL) on exit."""
 
@@ -159,6 +201,10 @@ class Server:
     def __enter__(self) -> Server:
         env = {**os.environ, **self.target.env}
         env.pop("AWS_ENDPOINT_URL", None)
+        if PLACEMENT.pinned and self.target.key.startswith("mamori"):
+            # mamori's journal writer process shares the load generator's CPUs (on a real
+            # server it has a core of its own), not the request loop's
+            env["MAMORI_JOURNAL_WRITER_CPUS"] = _cpu_list(PLACEMENT.client)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 self.target.command(self.port, self.scratch),
@@ -168,6 +214,8 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        if PLACEMENT.pinned:  # at once: before the server starts any thread or process
+            os.sched_setaffinity(self.process.pid, PLACEMENT.server)
         try:
             self._wait_ready(timeout=60.0)
         except BaseException:
@@ -980,6 +1028,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="run every target this many times, interleaved, and report each one's median run",
     )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="leave servers and the load generator wherever the kernel puts them (default: "
+        "servers on the first CPU, everything else on the others)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
 
@@ -1005,9 +1059,10 @@ def main(argv: list[str] | None = None) -> int:
         print("(or leave it out with --targets / --workloads)", file=sys.stderr)
         return 2
 
+    placement = pin(not args.no_pin)
     print(
         f"mamori benchmark: {', '.join(t.label for t in targets)}; "
-        f"{os.cpu_count()} CPUs; python {platform.python_version()}"
+        f"{os.cpu_count()} CPUs ({placement.describe()}); python {platform.python_version()}"
     )
     load, cpus = load_average(), os.cpu_count() or 1
     if load is not None and load > cpus / 2:
@@ -1041,6 +1096,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         "versions": _versions(),
         "options": vars(opts),
+        "placement": {
+            "server_cpus": sorted(placement.server),
+            "client_cpus": sorted(placement.client),
+        },
         "targets": [{"key": t.key, "label": t.label} for t in targets],
         "workloads": [{"key": w.key, "label": w.label} for w in workloads],
         "results": results,

@@ -26,6 +26,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         tls_cert=Path(args.tls_cert) if getattr(args, "tls_cert", None) else None,
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
         journal_writer=getattr(args, "journal_writer", None),
+        journal_writer_cpus=getattr(args, "journal_writer_cpus", None),
     )
 
 
@@ -165,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["process", "thread"],
         help="who writes the journal's group commits: a process of its own (default) or a "
         "thread of the server (MAMORI_JOURNAL_WRITER)",
+    )
+    serve.add_argument(
+        "--journal-writer-cpus",
+        metavar="LIST",
+        help="the CPUs the journal writer process runs on, e.g. 1 or 2-3 (default: the "
+        "server's; MAMORI_JOURNAL_WRITER_CPUS)",
     )
     serve.set_defaults(func=cmd_serve)
 

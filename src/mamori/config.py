@@ -41,6 +41,11 @@ class Settings:
     allow_time_travel: bool = field(default=False, metadata={"env": "MAMORI_ALLOW_TIME_TRAVEL"})
     journal: bool = field(default=True, metadata={"env": "MAMORI_JOURNAL"})
     journal_writer: str | None = field(default=None, metadata={"env": "MAMORI_JOURNAL_WRITER"})
+    # The CPUs the journal's writer process may run on ("1", "2-3,6"); unset: those of the
+    # server (it inherits them).
+    journal_writer_cpus: str | None = field(
+        default=None, metadata={"env": "MAMORI_JOURNAL_WRITER_CPUS"}
+    )
     max_body_bytes: int = field(
         default=DEFAULT_MAX_BODY_BYTES, metadata={"env": "MAMORI_MAX_BODY_BYTES"}
     )
@@ -58,6 +63,15 @@ class Settings:
                     f"not {self.journal_writer!r}"
                 )
             self.journal_writer = writer
+        if self.journal_writer_cpus is not None:
+            parse_cpu_list(self.journal_writer_cpus)  # refuse a bad list at startup
+
+    @property
+    def writer_cpus(self) -> frozenset[int] | None:
+        """MAMORI_JOURNAL_WRITER_CPUS as a set of CPU numbers (None when not set)."""
+        if self.journal_writer_cpus is None:
+            return None
+        return parse_cpu_list(self.journal_writer_cpus)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -82,6 +96,23 @@ class Settings:
     @property
     def tls_enabled(self) -> bool:
         return self.tls or self.tls_cert is not None
+
+
+def parse_cpu_list(text: str) -> frozenset[int]:
+    """A CPU list as ``taskset -c`` and Linux's cpusets write it: ``0``, ``1-3``, ``0,2-3``."""
+    cpus: set[int] = set()
+    for part in str(text).split(","):
+        part = part.strip()
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(
+                f"MAMORI_JOURNAL_WRITER_CPUS must be a CPU list such as 1 or 1-3,5, not {text!r}"
+            )
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low:
+            raise ValueError(f"MAMORI_JOURNAL_WRITER_CPUS: the range {part} runs backwards")
+        cpus.update(range(low, high + 1))
+    return frozenset(cpus)
 
 
 def _coerce(type_name: object, raw: str) -> object:

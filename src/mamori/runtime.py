@@ -34,7 +34,9 @@ class Runtime:
         self.journal: JournalBase
         if settings.journal_writer == "process":
             # group commit in a writer process, off the serving process's core and GIL
-            self.journal = ProcessJournal(self.store, master_key=master_key)
+            self.journal = ProcessJournal(
+                self.store, master_key=master_key, cpus=settings.writer_cpus
+            )
         else:
             self.journal = Journal(self.store)
         self.credentials = CredentialDirectory(self.store)

@@ -3,6 +3,8 @@ the writer thread for a Runtime built directly, unless the setting says otherwis
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from mamori.config import Settings
@@ -46,3 +48,49 @@ def test_a_runtime_with_the_process_writer(tmp_path):
     finally:
         runtime.close()
     assert journal._child.process.exitcode == 0
+
+
+def test_the_writer_cpus_are_a_cpu_list():
+    assert Settings.from_env({}).writer_cpus is None
+    env = {"MAMORI_JOURNAL_WRITER_CPUS": "1"}
+    assert Settings.from_env(env).writer_cpus == {1}
+    assert Settings.from_env({}, journal_writer_cpus="0, 2-4,7").writer_cpus == {0, 2, 3, 4, 7}
+    for bad in ("", "a", "1-", "3-1", "1,,2", "-1"):
+        with pytest.raises(ValueError, match="MAMORI_JOURNAL_WRITER_CPUS"):
+            Settings(journal_writer_cpus=bad)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux's")
+def test_the_writer_process_runs_on_the_cpus_it_is_given(tmp_path):
+    cpu = max(os.sched_getaffinity(0))
+    runtime = Runtime(
+        Settings(data_dir=tmp_path / "data", journal_writer="process", journal_writer_cpus=str(cpu))
+    )
+    runtime.start()
+    try:
+        journal = runtime.journal
+        rec = record()
+        journal.append(rec)
+        journal.flush(timeout=30)  # the writer has started (and pinned itself) by now
+        assert os.sched_getaffinity(journal._child.process.pid) == {cpu}
+        assert os.sched_getaffinity(0) != {cpu} or len(os.sched_getaffinity(0)) == 1
+    finally:
+        runtime.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux's")
+def test_cpus_the_writer_cannot_have_leave_it_where_the_server_runs(tmp_path, capfd):
+    runtime = Runtime(
+        Settings(data_dir=tmp_path / "data", journal_writer="process", journal_writer_cpus="4095")
+    )
+    runtime.start()
+    try:
+        journal = runtime.journal
+        rec = record()
+        journal.append(rec)
+        journal.flush(timeout=30)
+        assert [e.record["eventID"] for e in journal.read()] == [rec["eventID"]]
+        assert os.sched_getaffinity(journal._child.process.pid) == os.sched_getaffinity(0)
+    finally:
+        runtime.close()
+    assert "cannot run on CPUs 4095" in capfd.readouterr().err

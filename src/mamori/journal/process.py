@@ -247,6 +247,7 @@ class _WriterConfig(NamedTuple):
     log_format: str | None
     log_datefmt: str | None
     parent_pid: int
+    cpus: frozenset[int] | None = None  # the CPUs it may run on (None: the parent's)
 
 
 class _Child:
@@ -293,11 +294,13 @@ class ProcessJournal(JournalBase):
         master_key: bytes | None = None,
         send_interval: float = 0.005,
         send_batch: int = 256,
+        cpus: frozenset[int] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(store, **options)
         self.send_interval = send_interval
         self.send_batch = send_batch
+        self.cpus = cpus
         self._master_key = master_key
         self._unacked: deque[_Batch] = deque()  # sent (or being sent), not durable yet
         self._in_hand: float | None = None  # when the oldest record being encoded came
@@ -441,6 +444,7 @@ class ProcessJournal(JournalBase):
             log_format=log_format,
             log_datefmt=log_datefmt,
             parent_pid=os.getpid(),
+            cpus=self.cpus,
         )
 
     def _spawn(self) -> _Child:
@@ -948,6 +952,19 @@ def _configure_logging(config: _WriterConfig) -> None:
         logging.getLogger().setLevel(config.log_level)
 
 
+def _run_on(cpus: frozenset[int]) -> None:
+    """Keep this process on ``cpus`` (MAMORI_JOURNAL_WRITER_CPUS): e.g. off the CPU the server
+    is pinned to. Where that is impossible the writer runs where the parent does, and says so."""
+    try:
+        os.sched_setaffinity(0, cpus)
+    except (AttributeError, OSError, ValueError) as exc:
+        log.warning(
+            "journal writer: cannot run on CPUs %s (%s); running where the server does",
+            ",".join(map(str, sorted(cpus))),
+            exc,
+        )
+
+
 def run_writer(config: _WriterConfig, records: PipeEnd, reports: PipeEnd) -> None:
     """The writer process's main function (see the module docstring)."""
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -958,6 +975,8 @@ def run_writer(config: _WriterConfig, records: PipeEnd, reports: PipeEnd) -> Non
     with contextlib.suppress(OSError):
         os.nice(WRITER_NICENESS)
     _configure_logging(config)
+    if config.cpus:
+        _run_on(config.cpus)
     reporter = _Reporter(reports)
     try:
         store = _WriterStore(
