@@ -107,9 +107,7 @@ def credential_scope(request: HttpRequest) -> tuple[str, str] | None:
     authorization = request.headers.get("authorization")
     if authorization:
         match = CREDENTIAL_SCOPE.search(authorization)
-        if match:
-            return match["region"], match["service"]
-        return None
+        return match.groups() if match else None  # (region, service)
     credential = request.query.get("X-Amz-Credential")
     if credential:
         parts = credential[0].split("/")

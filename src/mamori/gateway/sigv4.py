@@ -927,6 +927,8 @@ def verify(
 
 def _check_time(info: SignatureInfo, now: datetime, max_skew: timedelta) -> None:
     amz_date = info.amz_date
+    if not info.presigned and -max_skew <= now - amz_date <= max_skew:
+        return  # the common case, decided before anything is built for the errors
     context = {"amz_date": amz_date, "server_time": now, "max_skew": max_skew}
     if info.presigned:
         if amz_date > now + max_skew:

@@ -57,7 +57,8 @@ class QuerySerializer:
     ) -> HttpResponse:
         head, content, tail, closing = self._plan(operation)
         inner = content(output or {}) if content is not None else ""
-        body = f"{head}{inner}{tail}{escape_text(request_id)}{closing}"
+        # (request ids are mamori's own UUIDs: nothing in them needs escaping)
+        body = f"{head}{inner}{tail}{request_id}{closing}"
         headers = {"x-amzn-RequestId": request_id, "Content-Type": CONTENT_TYPE}
         return HttpResponse(200, headers, body.encode("utf-8"))
 

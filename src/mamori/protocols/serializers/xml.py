@@ -157,6 +157,14 @@ class XmlCompiler:
     def _element(self, tag: str, shape: Shape, cache: dict[Any, Any]) -> Writer:
         content, attrs = self._content(shape, cache)
         open_tag, close_tag = f"<{tag}", f"</{tag}>"
+        if content is _string_content:  # the commonest element, one call shallower
+            start = f"{open_tag}>"
+
+            def string_element(value: Any) -> str:
+                text = escape_text(value if type(value) is str else str(value))
+                return f"{start}{text}{close_tag}"
+
+            return string_element
         if attrs is None:
             start = f"{open_tag}>"
 
