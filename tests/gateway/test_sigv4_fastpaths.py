@@ -391,3 +391,44 @@ def test_max_clock_skew_table():
         assert max_clock_skew(name) == timedelta(minutes=15)
     for name in ("kms", "logs", "S3", "", "s3-control"):
         assert max_clock_skew(name) == timedelta(minutes=5)
+
+
+AUTHORIZATIONS = [
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/us-east-1/sts/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=" + "ab" * 32,
+    # an access key id with "/" (the scope is its last four parts)
+    "AWS4-HMAC-SHA256 Credential=AKID/WITH/SLASH/20261207/eu-west-1/kms/aws4_request,"
+    "SignedHeaders=host, Signature=" + "cd" * 32,
+    # non-ASCII digits in the date, spaces and commas in the key: the regex decides
+    "AWS4-HMAC-SHA256 Credential=AKID/2026120٧/us-east-1/sts/aws4_request, SignedHeaders=host, "
+    "Signature=00",
+    "AWS4-HMAC-SHA256 Credential=AK ID/20261207/us-east-1/sts/aws4_request, SignedHeaders=host, "
+    "Signature=00",
+    "AWS4-HMAC-SHA256 Credential=AK,ID/20261207/us-east-1/sts/aws4_request",
+    "AWS4-HMAC-SHA256 Credential=AKID/2026127/us-east-1/sts/aws4_request",
+    "AWS4-HMAC-SHA256 Credential=AKID/20261207//sts/aws4_request",
+    "AWS4-HMAC-SHA256 Credential=AKID/20261207/us-east-1",
+    # a first claim that fails, a second that matches
+    "Credential=bad Credential=AKID/20261207/ap-south-1/s3/aws4_request",
+    "AWS4-HMAC-SHA256 Credential=" + "A" * 300 + "/20261207/us-east-1/sts/aws4_request",
+    "AWS4-HMAC-SHA256 SignedHeaders=host",
+]
+
+
+@pytest.mark.parametrize("authorization", AUTHORIZATIONS)
+def test_credential_scope_without_the_regex_agrees_with_it(authorization):
+    from mamori.gateway.routing import CREDENTIAL_SCOPE, credential_scope
+
+    match = CREDENTIAL_SCOPE.search(authorization)
+    expected = match.groups() if match else None
+    request = HttpRequest(method="GET", path="/", headers={"authorization": authorization})
+    assert credential_scope(request) == expected
+
+
+@pytest.mark.parametrize("authorization", AUTHORIZATIONS[:2])
+def test_the_plain_key_header_pattern_finds_what_the_general_one_does(authorization):
+    plain = sigv4._AUTHORIZATION_PLAIN_KEY.fullmatch(authorization)
+    general = sigv4._AUTHORIZATION.fullmatch(authorization)
+    assert general is not None
+    assert plain is None or plain.groups() == general.groups()
+    assert (plain is None) == ("/WITH/" in authorization)

@@ -271,21 +271,6 @@ def _cached_identity(principal: Principal) -> dict[str, Any]:
     return identity
 
 
-_last_event_time: tuple[int, str] = (-1, "")
-
-
-def _event_time(when: datetime) -> str:
-    """eventTime, ISO 8601 to the second; consecutive calls mostly share one second."""
-    global _last_event_time
-    second = int(when.timestamp())
-    cached = _last_event_time
-    if cached[0] == second:
-        return cached[1]
-    text = _iso(when)
-    _last_event_time = (second, text)
-    return text
-
-
 def build_call(
     *,
     operation: OperationModel | None,
@@ -319,7 +304,6 @@ def build_call(
         read_only = is_read_only(name)
     return make_call(
         _cached_identity(principal),
-        _event_time(event_time),
         source,
         name,
         region,

@@ -106,6 +106,20 @@ def credential_scope(request: HttpRequest) -> tuple[str, str] | None:
     """(region, signing service) named by the request's SigV4 credential, if any."""
     authorization = request.headers.get("authorization")
     if authorization:
+        # The usual header without the regex: the first Credential= with a plain access key
+        # id and an 8-digit date (else the regex decides, which may look further).
+        start = authorization.find("Credential=")
+        if start >= 0:
+            parts = authorization[start + 11 : start + 256].split("/", 4)
+            if (
+                len(parts) == 5
+                and parts[0].isalnum()
+                and len(parts[1]) == 8
+                and parts[1].isdecimal()
+                and parts[2]
+                and parts[3]
+            ):
+                return parts[2], parts[3]
         match = CREDENTIAL_SCOPE.search(authorization)
         return match.groups() if match else None  # (region, service)
     credential = request.query.get("X-Amz-Credential")

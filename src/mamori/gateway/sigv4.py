@@ -277,9 +277,20 @@ _AUTHORIZATION = re.compile(
 )
 
 
+# The same, for the usual access key id without "/": no lazy match to backtrack through, and
+# where it matches, ``_AUTHORIZATION`` would find the same groups (its lazy key stops at the first
+# "/", which is where this key ends).
+_AUTHORIZATION_PLAIN_KEY = re.compile(
+    rf"AWS4-HMAC-SHA256 Credential=({_SCOPE_PART}+)/([0-9]{{8}})/({_SCOPE_PART}+)/"
+    rf"({_SCOPE_PART}+)/aws4_request, ?SignedHeaders=({_VALUE}+), ?Signature=({_VALUE}+)"
+)
+
+
 def _from_header(request: HttpRequest, authorization: str) -> SignatureInfo:
     headers = request.headers
-    match = _AUTHORIZATION.fullmatch(authorization)
+    match = _AUTHORIZATION_PLAIN_KEY.fullmatch(authorization) or _AUTHORIZATION.fullmatch(
+        authorization
+    )
     if match is not None:
         access_key_id, date, region, service, signed, signature = match.groups()
         if not (headers.get("x-amz-date") or headers.get("date")):

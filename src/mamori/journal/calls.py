@@ -17,6 +17,7 @@ recognizes as written already.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from mamori.ids import uuid7
@@ -29,7 +30,6 @@ EVENT_VERSION = "1.11"
 
 def make_call(
     identity: dict[str, Any],
-    event_time: str,
     event_source: str,
     event_name: str,
     region: str,
@@ -51,7 +51,6 @@ def make_call(
     return (
         CALL_LAYOUT,
         identity,
-        event_time,
         event_source,
         event_name,
         region,
@@ -80,6 +79,20 @@ def event_id_of(event_millis: int, request_id: str, event_name: str, error_code:
     return uuid7(event_millis, int.from_bytes(digest, "big"))
 
 
+_last_event_time: tuple[int, str] = (-1, "")
+
+
+def _event_time(second: int) -> str:
+    """eventTime (ISO 8601 to the second, UTC) of a Unix second; calls come second by second."""
+    global _last_event_time
+    cached = _last_event_time
+    if cached[0] == second:
+        return cached[1]
+    text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    _last_event_time = (second, text)
+    return text
+
+
 def is_call(record: Any) -> bool:
     """Whether a journal entry is a call (a tuple here, a list once it crossed a pipe)."""
     return type(record) is tuple or type(record) is list
@@ -87,12 +100,11 @@ def is_call(record: Any) -> bool:
 
 def record_of_call(call: tuple | list) -> dict[str, Any]:
     """The CloudTrail record of a call, its keys in AWS's order."""
-    if len(call) != 18 or call[0] != CALL_LAYOUT:
+    if len(call) != 17 or call[0] != CALL_LAYOUT:
         raise ValueError(f"not a journal call of layout {CALL_LAYOUT}")
     (
         _,
         identity,
-        event_time,
         event_source,
         event_name,
         region,
@@ -112,7 +124,7 @@ def record_of_call(call: tuple | list) -> dict[str, Any]:
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity,
-        "eventTime": event_time,
+        "eventTime": _event_time(event_millis // 1000),
         "eventSource": event_source,
         "eventName": event_name,
         "awsRegion": region,
