@@ -400,8 +400,8 @@ AUTHORIZATIONS = [
     "AWS4-HMAC-SHA256 Credential=AKID/WITH/SLASH/20261207/eu-west-1/kms/aws4_request,"
     "SignedHeaders=host, Signature=" + "cd" * 32,
     # non-ASCII digits in the date, spaces and commas in the key: the regex decides
-    "AWS4-HMAC-SHA256 Credential=AKID/2026120٧/us-east-1/sts/aws4_request, SignedHeaders=host, "
-    "Signature=00",
+    "AWS4-HMAC-SHA256 Credential=AKID/2026120\u0667/us-east-1/sts/aws4_request, "
+    "SignedHeaders=host, Signature=00",
     "AWS4-HMAC-SHA256 Credential=AK ID/20261207/us-east-1/sts/aws4_request, SignedHeaders=host, "
     "Signature=00",
     "AWS4-HMAC-SHA256 Credential=AK,ID/20261207/us-east-1/sts/aws4_request",
