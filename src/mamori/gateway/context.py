@@ -9,6 +9,7 @@ from botocore.model import OperationModel
 
 from mamori.iam.authorizer import authorize, global_condition_keys
 from mamori.iam.policy import Policy
+from mamori.iam.policy.deferred import DeferredKeys
 from mamori.iam.principals import Principal
 from mamori.protocols.base import HttpRequest
 
@@ -118,7 +119,7 @@ class RequestContext:
             action,
             resource,
             identity_source=self.runtime.identity_policies,
-            request_keys=self.condition_keys(),
+            request_keys=DeferredKeys(self.condition_keys),
             context=context,
             resource_policy=resource_policy,
             resource_account=resource_account,

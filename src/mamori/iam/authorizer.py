@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from mamori.errors import AwsError
 from mamori.iam.policy import Policy, PolicySet, RequestFacts, evaluate, parse_policy
+from mamori.iam.policy.deferred import DeferredKeys
 from mamori.iam.principals import Principal
 
 # (identity policies, permissions boundary) of a principal; IAM supplies the real source.
@@ -68,6 +70,15 @@ def global_condition_keys(
     return keys
 
 
+def _merged_keys(
+    request_keys: Mapping[str, Any], context: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    merged = dict(request_keys)
+    if context:
+        merged.update(context)
+    return merged
+
+
 def session_policies(principal: Principal) -> list[Policy] | None:
     session = principal.session
     if session is None or not session.has_session_policy:
@@ -97,9 +108,8 @@ def authorize(
     identity, boundary = ([], None) if principal.is_root else identity_source(principal)
     if isinstance(resource_policy, str):
         resource_policy = parse_policy(resource_policy, "resource")
-    merged = dict(request_keys)
-    if context:
-        merged.update(context)
+    # Either mapping may itself be deferred: nothing is built unless a statement reads a key.
+    merged = DeferredKeys(partial(_merged_keys, request_keys, context))
     session = principal.session
     facts = RequestFacts(
         action=action,

@@ -37,7 +37,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
+from mamori.iam.policy.deferred import DeferredKeys
 from mamori.iam.policy.document import (
     MATCH_ACCOUNT,
     MATCH_DIRECT,
@@ -205,7 +207,8 @@ def evaluate(facts: RequestFacts, policies: PolicySet) -> Decision:
     """Decide one request; see the module docstring for the order of evaluation."""
     action = facts.action.lower()
     resource = facts.resource
-    ctx = request_context(facts)
+    # Built only if a condition or a policy variable reads it.
+    ctx = DeferredKeys(partial(request_context, facts))
     ptype = facts.principal_type
     has_identity = ptype != "AWSService" and ptype != "Anonymous"
 

@@ -9,11 +9,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
 
 from mamori.errors import AwsError
+from mamori.iam.policy.deferred import DeferredKeys
 from mamori.services.kms import errors
 from mamori.services.kms.keys import (
     ALIAS_TYPE,
@@ -284,13 +286,16 @@ class KmsBase(Provider):
         context constraints met) allows instead. An explicit deny in any policy wins over a
         grant, as in AWS ("grants cannot override an explicit deny").
         """
-        cond = self._conditions(
-            ctx,
-            key,
-            alias=alias,
-            encryption_context=encryption_context,
-            via_service=via_service,
-            extra=extra,
+        cond = DeferredKeys(
+            partial(
+                self._conditions,
+                ctx,
+                key,
+                alias=alias,
+                encryption_context=encryption_context,
+                via_service=via_service,
+                extra=extra,
+            )
         )
         try:
             ctx.authorize(
