@@ -1,9 +1,8 @@
 """The CloudTrail-format record of one call.
 
-requestParameters and responseElements are derived from the operation's input and output
-shapes: member names in lowerCamelCase as CloudTrail writes them, and every value the model marks
-``sensitive`` (plaintexts, secret keys, passwords), every blob and every streaming body left out,
-so no secret reaches the journal.
+requestParameters and responseElements are the operation's input and output as
+:mod:`mamori.gateway.redaction` records them: no secret, blob or streaming body reaches the
+journal.
 """
 
 from __future__ import annotations
@@ -11,15 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from botocore.model import OperationModel, Shape
+from botocore.model import OperationModel
 
+from mamori.gateway.redaction import redact
 from mamori.iam.principals import Principal, Session
 from mamori.journal import new_event_id
 from mamori.journal.calls import EVENT_VERSION, make_call, record_of_call
 
-HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
-# Credential parts the models do not mark sensitive: a session token never reaches the journal.
-ALWAYS_HIDDEN = frozenset({"SessionToken"})
 # Global services whose events CloudTrail records in us-east-1, whatever region the request was
 # signed for (by endpoint prefix). STS is regional: mamori's one endpoint acts as the regional
 # endpoint of the signing region, so its events keep that region.
@@ -73,78 +70,6 @@ _READ_ONLY_NAMES = frozenset(
 
 def is_read_only(operation_name: str) -> bool:
     return operation_name in _READ_ONLY_NAMES or operation_name.startswith(_READ_ONLY_PREFIXES)
-
-
-def _camel(name: str) -> str:
-    # CloudTrail lower-cases the first character only: "KeyId" -> "keyId".
-    if not name or name[0].islower():
-        return name
-    return name[0].lower() + name[1:]
-
-
-def redact(value: Any, shape: Shape | None, depth: int = 0) -> Any:
-    """The value as CloudTrail records it: secrets and binary data removed."""
-    if shape is None or depth > 20:
-        return None
-    if shape.metadata.get("sensitive"):
-        return HIDDEN
-    type_name = shape.type_name
-    if type_name == "structure":
-        if not isinstance(value, dict):
-            return None
-        members = shape.members
-        result = {}
-        for name, member_value in value.items():
-            member = members.get(name)
-            if member is None or member_value is None:
-                continue
-            if member.type_name == "blob" or member.serialization.get("streaming"):
-                continue
-            if name in ALWAYS_HIDDEN:
-                result[_camel(name)] = HIDDEN
-                continue
-            redacted = redact(member_value, member, depth + 1)
-            if redacted is not None:
-                result[_camel(name)] = redacted
-        return result
-    if type_name == "list":
-        if not isinstance(value, list | tuple):
-            return None
-        return [redact(v, shape.member, depth + 1) for v in value]
-    if type_name == "map":
-        if not isinstance(value, dict):
-            return None
-        return {k: redact(v, shape.value, depth + 1) for k, v in value.items()}
-    if type_name == "blob":
-        return None
-    if type_name == "timestamp":
-        when = _timestamp(value)
-        return _trail_time(when) if when is not None else value
-    return value
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-":
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
-def _trail_time(when: datetime) -> str:
-    """A timestamp inside requestParameters/responseElements as CloudTrail writes it, in UTC:
-    ``Nov 3, 2026, 7:05:09 PM``."""
-    t = when.astimezone(UTC)
-    hour = t.hour % 12 or 12
-    month = _MONTHS[t.month - 1]
-    return f"{month} {t.day}, {t.year}, {hour}:{t:%M:%S} {'PM' if t.hour >= 12 else 'AM'}"
-
-
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _iso(when: datetime) -> str:
