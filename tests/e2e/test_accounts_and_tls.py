@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError, SSLError
 
 from tests.conftest import make_client
+from tests.e2e.test_cloudtrail_lookup import wait_for
 
 
 def _mamori(*args: str) -> subprocess.CompletedProcess:
@@ -70,6 +71,13 @@ def test_tls_serves_https_and_sets_secure_transport(fresh_server):
         make_client(fresh_server.endpoint, "sts").get_caller_identity()
     sts = make_client(fresh_server.endpoint, "sts", verify=str(cert))
     assert sts.get_caller_identity()["Account"] == "000000000000"
+    # The call's record carries tlsDetails with the Host header the client sent.
+    trail = make_client(fresh_server.endpoint, "cloudtrail", verify=str(cert))
+    _, record, _ = wait_for(trail, "EventName", "GetCallerIdentity")
+    assert record["tlsDetails"] == {
+        "tlsVersion": "TLSv1.3",
+        "clientProvidedHostHeader": f"127.0.0.1:{fresh_server.port}",
+    }
     env = subprocess.run(
         [
             sys.executable,

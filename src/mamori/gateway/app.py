@@ -233,22 +233,22 @@ class Gateway:
             )
         source, name = _claimed_operation(request) if route is None else ("", "")
         return audit.build_call(
-            operation=route.operation if route is not None else None,
-            unrouted_source=source,
-            unrouted_name=name,
-            principal=principal,
-            region=region,
-            event_time=now,
-            source_ip=request.source_ip,
-            user_agent=request.headers.get("user-agent", ""),
-            request_id=request_id,
-            params=params,
-            output=output,
-            error_code=error.code if error is not None else None,
-            error_message=error.message if error is not None else None,
-            resources=ctx.resources if ctx is not None else None,
-            tls=request.secure,
-            host=request.host if request.secure else None,
+            route.operation if route is not None else None,
+            principal,
+            region,
+            now,
+            request.source_ip,
+            request.headers.get("user-agent", ""),
+            request_id,
+            params,
+            output,
+            error.code if error is not None else None,
+            error.message if error is not None else None,
+            ctx.resources if ctx is not None else None,
+            request.secure,
+            source,
+            name,
+            request.host if request.secure else None,
         )
 
     # Authentication

@@ -197,7 +197,6 @@ def _cached_identity(principal: Principal) -> dict[str, Any]:
 
 
 def build_call(
-    *,
     operation: OperationModel | None,
     principal: Principal,
     region: str,
@@ -218,7 +217,8 @@ def build_call(
     """The record of one call in the journal's compact form (:mod:`mamori.journal.calls`);
     ``operation`` is None when no operation could be identified (the source and name then come
     from what the request claimed). Everything that needs the models — redaction, which
-    operations are read-only, global regions — is worked out here."""
+    operations are read-only, global regions — is worked out here. The gateway passes the
+    arguments by position: sixteen keywords cost it ~2 µs a call."""
     if operation is not None:
         name = operation.name
         source, read_only, global_region = operation_facts(operation)
