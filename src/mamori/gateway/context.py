@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -93,7 +94,7 @@ class RequestContext:
         self,
         action: str,
         resource: str = "*",
-        context: dict[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
         *,
         resource_policy: Policy | str | None = None,
         resource_account: str | None = None,
