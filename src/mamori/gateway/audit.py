@@ -16,6 +16,7 @@ from mamori.gateway.redaction import redact
 from mamori.iam.principals import Principal, Session
 from mamori.journal import new_event_id
 from mamori.journal.calls import EVENT_VERSION, make_call, record_of_call
+from mamori.memo import PerObject
 
 # Global services whose events CloudTrail records in us-east-1, whatever region the request was
 # signed for (by endpoint prefix). STS is regional: mamori's one endpoint acts as the regional
@@ -179,21 +180,9 @@ def operation_facts(operation: OperationModel) -> OperationFacts:
     return facts
 
 
-# The userIdentity of the principals seen lately, by id(): a credential's principal is one
-# long-lived object, so most calls reuse its identity. Records never modify it.
-_IDENTITIES: dict[int, tuple[Principal, dict[str, Any]]] = {}
-_IDENTITIES_MAX = 4096
-
-
-def _cached_identity(principal: Principal) -> dict[str, Any]:
-    hit = _IDENTITIES.get(id(principal))
-    if hit is not None and hit[0] is principal:
-        return hit[1]
-    identity = user_identity(principal)
-    if len(_IDENTITIES) >= _IDENTITIES_MAX:
-        _IDENTITIES.clear()
-    _IDENTITIES[id(principal)] = (principal, identity)
-    return identity
+# The userIdentity of the principals seen lately: a credential's principal is one long-lived
+# object, so most calls reuse its identity. Records never modify it.
+_cached_identity: PerObject[Principal, dict[str, Any]] = PerObject(user_identity)
 
 
 def build_call(

@@ -18,6 +18,8 @@ from typing import Any
 
 from botocore.model import Shape
 
+from mamori.memo import PerObject
+
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 # Credential parts the models do not mark sensitive: a session token never reaches the journal.
 ALWAYS_HIDDEN = frozenset({"SessionToken"})
@@ -26,8 +28,6 @@ MAX_DEPTH = 20
 # (value, depth) -> what CloudTrail records; None leaves the member out.
 Redactor = Callable[[Any, int], Any]
 
-_REDACTORS: dict[int, tuple[Shape, Redactor]] = {}
-_REDACTORS_MAX = 65536
 
 # What a structure does with a member.
 _COPY, _HIDE, _WALK = 0, 1, 2
@@ -40,17 +40,6 @@ def redact(value: Any, shape: Shape | None) -> Any:
     if shape is None:
         return None
     return redactor(shape)(value, 0)
-
-
-def redactor(shape: Shape) -> Redactor:
-    hit = _REDACTORS.get(id(shape))
-    if hit is not None and hit[0] is shape:
-        return hit[1]
-    built = _compile(shape)
-    if len(_REDACTORS) >= _REDACTORS_MAX:
-        _REDACTORS.clear()
-    _REDACTORS[id(shape)] = (shape, built)
-    return built
 
 
 def _compile(shape: Shape) -> Redactor:
@@ -68,6 +57,11 @@ def _compile(shape: Shape) -> Redactor:
     if type_name == "timestamp":
         return _timestamp
     return _scalar
+
+
+# The redactor of a shape, compiled on first use (a structure's members are compiled when first
+# walked into, so recursive shapes compile once).
+redactor: PerObject[Shape, Redactor] = PerObject(_compile, max_entries=65536)
 
 
 def _hidden(value: Any, depth: int) -> Any:

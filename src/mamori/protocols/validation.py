@@ -23,6 +23,7 @@ from typing import Any
 from botocore.model import OperationModel, Shape
 
 from mamori.errors import ValidationError
+from mamori.memo import PerObject
 
 __all__ = ["check", "error_code", "validate"]
 
@@ -43,14 +44,7 @@ def error_code(protocol: str, metadata: Mapping[str, Any]) -> str:
 
 def validate(operation: OperationModel, params: dict[str, Any], protocol: str) -> None:
     """Raise ``ValidationError`` (in the service's own code) if ``params`` break the model."""
-    entry = _by_operation.get(id(operation))
-    if entry is None or entry[0] is not operation:
-        shape = operation.input_shape
-        entry = (operation, None if shape is None else _checker(shape))
-        if len(_by_operation) > 4096:
-            _by_operation.clear()
-        _by_operation[id(operation)] = entry
-    checker = entry[1]
+    checker = _input_checker(operation)
     if checker is None:
         return
     errors: list[str] = []
@@ -76,8 +70,6 @@ def make_error(errors: list[str], protocol: str, metadata: Mapping[str, Any]) ->
 Checker = Callable[[Any, str, list[str]], None]
 _cache: dict[tuple[int, str], Checker] = {}
 _models: dict[int, Any] = {}
-# id(operation) -> (operation, checker): the operation is kept so its id stays unique.
-_by_operation: dict[int, tuple[OperationModel, Checker | None]] = {}
 
 
 def _checker(shape: Shape) -> Checker:
@@ -92,6 +84,14 @@ def _checker(shape: Shape) -> Checker:
         cell.append(found)
         _cache[key] = found
     return found
+
+
+def _operation_checker(operation: OperationModel) -> Checker | None:
+    shape = operation.input_shape
+    return None if shape is None else _checker(shape)
+
+
+_input_checker: PerObject[OperationModel, Checker | None] = PerObject(_operation_checker)
 
 
 def _lower_first(name: str) -> str:

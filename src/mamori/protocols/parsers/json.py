@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.model import OperationModel
 
+from mamori.memo import PerObject
 from mamori.protocols.base import HttpRequest
 from mamori.protocols.parsers.common import (
     Decoder,
@@ -42,7 +43,11 @@ class JsonParser:
 
     def __init__(self) -> None:
         self.decoder = self.decoder_class()
-        self._ops: dict[int, tuple[OperationModel, Decoder | None]] = {}
+        self._decoders: PerObject[OperationModel, Decoder | None] = PerObject(self._decoder_of)
+
+    def _decoder_of(self, operation: OperationModel) -> Decoder | None:
+        shape = operation.input_shape
+        return None if shape is None else self.decoder.decoder(shape)
 
     def load(self, body: bytes) -> dict[Any, Any]:
         return load_json_object(body)
@@ -51,14 +56,7 @@ class JsonParser:
         self, request: HttpRequest, operation: OperationModel, uri_params: dict[str, str]
     ) -> dict[str, Any]:
         data = self.load(request.body)
-        entry = self._ops.get(id(operation))
-        if entry is None or entry[0] is not operation:
-            shape = operation.input_shape
-            entry = (operation, None if shape is None else self.decoder.decoder(shape))
-            if len(self._ops) > 4096:
-                self._ops.clear()
-            self._ops[id(operation)] = entry
-        decode = entry[1]
+        decode = self._decoders(operation)
         if decode is None:
             return {}
         try:
