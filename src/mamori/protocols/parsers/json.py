@@ -4,8 +4,10 @@ the JSON body (an empty body is ``{}``); blobs are base64, timestamps epoch seco
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import orjson
 from botocore.model import OperationModel
 
 from mamori.memo import PerObject
@@ -19,13 +21,27 @@ from mamori.protocols.parsers.common import (
 )
 from mamori.protocols.validation import validate
 
+# 19 digits in a row: perhaps an integer beyond 64 bits, which orjson reads as a float.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def _loads(body: bytes) -> Any:
+    """``json.loads``, through orjson (several times faster on the small documents requests
+    carry) wherever it reads the document the same way."""
+    if _LONG_NUMBER.search(body) is None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # NaN, numbers beyond a double, lone surrogates, a BOM: the standard library's
+    return json.loads(body)
+
 
 def load_json_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object (``{}`` when empty); AWS's SerializationException otherwise."""
     if not body or body.isspace():
         return {}
     try:
-        data = json.loads(body)
+        data = _loads(body)
     except (ValueError, RecursionError):
         raise serialization_error("Start of structure or map found where not expected.") from None
     if type(data) is not dict:

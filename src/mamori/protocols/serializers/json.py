@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from mamori.errors import AwsError
@@ -48,8 +49,24 @@ _ascii_encoder = json.JSONEncoder(separators=(",", ":"), default=_fallback)
 dumps = _encoder.encode
 
 
+# orjson hands datetimes and dataclasses to ``_fallback`` too, as the standard library does.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def dumps_bytes(document: Any) -> bytes:
-    """UTF-8 JSON; strings holding lone surrogates (not UTF-8 encodable) fall back to escapes."""
+    """UTF-8 JSON; strings holding lone surrogates (not UTF-8 encodable) fall back to escapes.
+
+    orjson writes it (several times faster) unless the standard library would write something
+    else: orjson writes NaN and infinities as ``null`` and refuses integers beyond 64 bits,
+    lone surrogates and keys that are not strings. So a document orjson refuses, or whose
+    encoding holds a ``null`` (perhaps a NaN), is encoded by the standard library instead.
+    """
+    try:
+        encoded = orjson.dumps(document, default=_fallback, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError included
+        encoded = None
+    if encoded is not None and b"null" not in encoded:
+        return encoded
     try:
         return _encoder.encode(document).encode("utf-8")
     except UnicodeEncodeError:
