@@ -631,6 +631,8 @@ def parse_policy(document: str | bytes | Mapping, kind: str = "identity") -> Pol
     """
     if kind not in KINDS:
         raise ValueError(f"unknown policy kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if type(document) is str:  # the usual case (a stored policy), before any ABC check
+        return _parse_cached(kind, document)
     if isinstance(document, (bytes, bytearray)):
         try:
             document = document.decode("utf-8")
