@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import cached_property, lru_cache
 from itertools import islice
+from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
 from mamori.gateway.auth_errors import (
@@ -219,15 +220,20 @@ def _hmac(key: bytes, msg: str) -> bytes:
 # Derived key -> an HMAC-SHA256 object keyed with it and fed nothing: signing a string is a copy
 # of it (the keyed state), one update and one digest, cheaper than keying a new HMAC each time.
 # Keyed by the derived key itself, so two secrets, dates, regions or services never share one.
-_KEYED: dict[bytes, hmac.HMAC] = {}
+_KEYED: dict[bytes, Any] = {}
 
 
-def _keyed_hmac(key: bytes) -> hmac.HMAC:
+def _keyed_hmac(key: bytes) -> Any:
+    """The keyed HMAC-SHA256 state for ``key``: copy it, update the copy, take its digest."""
     keyed = _KEYED.get(key)
     if keyed is None:
         if len(_KEYED) >= _CACHE_SIZE:
             _KEYED.clear()
-        keyed = _KEYED[key] = hmac.new(key, digestmod="sha256")
+        wrapper = hmac.new(key, digestmod="sha256")
+        # CPython's hmac.HMAC wraps OpenSSL's HMAC object (``_hmac``; None without OpenSSL).
+        # Copying that object directly skips two Python-level calls per signature (~0.6 µs);
+        # it has the same copy/update/hexdigest.
+        keyed = _KEYED[key] = getattr(wrapper, "_hmac", None) or wrapper
     return keyed
 
 
