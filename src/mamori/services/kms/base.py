@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -50,6 +49,13 @@ class _LazyReader:
             self._conn = self._scope.__enter__()
         return getattr(self._conn, name)
 
+    # Its own context manager (a generator-based one costs ~1.3 µs more per call).
+    def __enter__(self) -> _LazyReader:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(exc)
+
     def close(self, exc: BaseException | None) -> None:
         if self._scope is not None:
             scope, self._scope, self._conn = self._scope, None, None
@@ -87,21 +93,13 @@ class KmsBase(Provider):
         self.materials = Materials(runtime.store if runtime is not None else None)
         self._record_cache: dict[tuple[str, str, str, str], tuple[int, float, Any]] = {}
 
-    @contextmanager
-    def _read(self, ctx=None) -> Iterator[Any]:
+    def _read(self, ctx=None) -> AbstractContextManager[Any]:
         """A connection to read keys with. Inside a call that has already written (another
         service created ``alias/aws/<service>`` on first use, say) that call's own transaction,
         so the call sees what it wrote; otherwise a plain read connection."""
         if ctx is not None and ctx.in_transaction:
-            yield ctx.transaction()
-            return
-        reader = _LazyReader(self.runtime.store)
-        try:
-            yield reader
-        except BaseException as exc:
-            reader.close(exc)
-            raise
-        reader.close(None)
+            return nullcontext(ctx.transaction())
+        return _LazyReader(self.runtime.store)
 
     # Keys and aliases, read through a small cache: every Encrypt/Decrypt needs them, and a
     # store round trip costs more than the cryptography. An entry is used only while no
