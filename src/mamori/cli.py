@@ -16,6 +16,13 @@ from mamori.config import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return _read_settings(args)
+    except ValueError as exc:  # a bad flag or MAMORI_* value: say which, without a traceback
+        raise SystemExit(f"mamori: {exc}") from None
+
+
+def _read_settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
@@ -27,6 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
         journal_writer=getattr(args, "journal_writer", None),
         journal_writer_cpus=getattr(args, "journal_writer_cpus", None),
+        forwarded_allow_ips=getattr(args, "forwarded_allow_ips", None),
     )
 
 
@@ -172,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="the CPUs the journal writer process runs on, e.g. 1 or 2-3 (default: the "
         "server's; MAMORI_JOURNAL_WRITER_CPUS)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="LIST",
+        help="reverse proxies whose X-Forwarded-For/-Proto headers are believed, e.g. "
+        "10.0.0.5,10.1.0.0/16 or * (default: none; MAMORI_FORWARDED_ALLOW_IPS)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -53,6 +54,13 @@ class Settings:
     tls: bool = field(default=False, metadata={"env": "MAMORI_TLS"})
     tls_cert: Path | None = field(default=None, metadata={"env": "MAMORI_TLS_CERT"})
     tls_key: Path | None = field(default=None, metadata={"env": "MAMORI_TLS_KEY"})
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto headers are believed
+    # ("10.0.0.5,10.1.0.0/16", or "*"). Unset: none are, as in AWS, where the caller's address
+    # and transport are those of its own connection; otherwise any client could claim another
+    # address (aws:SourceIp, CloudTrail's sourceIPAddress) or TLS (aws:SecureTransport).
+    forwarded_allow_ips: str | None = field(
+        default=None, metadata={"env": "MAMORI_FORWARDED_ALLOW_IPS"}
+    )
 
     def __post_init__(self) -> None:
         if self.journal_writer is not None:
@@ -65,6 +73,8 @@ class Settings:
             self.journal_writer = writer
         if self.journal_writer_cpus is not None:
             parse_cpu_list(self.journal_writer_cpus)  # refuse a bad list at startup
+        if self.forwarded_allow_ips is not None:
+            self.forwarded_allow_ips = ",".join(parse_proxy_list(self.forwarded_allow_ips))
 
     @property
     def writer_cpus(self) -> frozenset[int] | None:
@@ -113,6 +123,24 @@ def parse_cpu_list(text: str) -> frozenset[int]:
             raise ValueError(f"MAMORI_JOURNAL_WRITER_CPUS: the range {part} runs backwards")
         cpus.update(range(low, high + 1))
     return frozenset(cpus)
+
+
+def parse_proxy_list(text: str) -> list[str]:
+    """MAMORI_FORWARDED_ALLOW_IPS as a list of addresses and networks (or ``["*"]``)."""
+    entries = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not entries:
+        raise ValueError("MAMORI_FORWARDED_ALLOW_IPS is empty: leave it unset to trust no proxy")
+    if entries == ["*"]:
+        return entries
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                "MAMORI_FORWARDED_ALLOW_IPS must list IP addresses or networks "
+                f"(10.0.0.5,10.1.0.0/16) or be *, not {text!r}"
+            ) from None
+    return entries
 
 
 def _coerce(type_name: object, raw: str) -> object:

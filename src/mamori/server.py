@@ -59,6 +59,10 @@ def uvicorn_config(app, settings: Settings) -> uvicorn.Config:
         access_log=False,
         log_level=settings.log_level.lower(),
         timeout_keep_alive=30,
+        # X-Forwarded-* only from the proxies named: uvicorn's default believes any client on
+        # 127.0.0.1, which could then claim another source IP or TLS.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         ssl_certfile=str(tls[0]) if tls else None,
         ssl_keyfile=str(tls[1]) if tls else None,
     )
