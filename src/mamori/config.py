@@ -132,15 +132,20 @@ def parse_proxy_list(text: str) -> list[str]:
         raise ValueError("MAMORI_FORWARDED_ALLOW_IPS is empty: leave it unset to trust no proxy")
     if entries == ["*"]:
         return entries
-    for entry in entries:
-        try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise ValueError(
-                "MAMORI_FORWARDED_ALLOW_IPS must list IP addresses or networks "
-                f"(10.0.0.5,10.1.0.0/16) or be *, not {text!r}"
-            ) from None
-    return entries
+    try:
+        # in the canonical form uvicorn parses (10.0.0.5/8 -> 10.0.0.0/8: it would take a
+        # network with host bits set for a name and never match it)
+        return [
+            str(ipaddress.ip_network(entry, strict=False))
+            if "/" in entry
+            else str(ipaddress.ip_address(entry))
+            for entry in entries
+        ]
+    except ValueError:
+        raise ValueError(
+            "MAMORI_FORWARDED_ALLOW_IPS must list IP addresses or networks "
+            f"(10.0.0.5,10.1.0.0/16) or be *, not {text!r}"
+        ) from None
 
 
 def _coerce(type_name: object, raw: str) -> object:

@@ -22,6 +22,7 @@ def test_no_proxy_is_trusted_by_default():
         ("10.0.0.5", "10.0.0.5"),
         (" 10.0.0.5 , 10.1.0.0/16,", "10.0.0.5,10.1.0.0/16"),
         ("::1,fd00::/8", "::1,fd00::/8"),
+        ("10.1.2.3/16", "10.1.0.0/16"),  # host bits dropped: uvicorn would never match it
         ("*", "*"),
     ],
 )
@@ -31,6 +32,9 @@ def test_named_proxies_are_trusted(given, kept):
     config = uvicorn_config(lambda *a: None, settings)
     assert config.proxy_headers is True
     assert config.forwarded_allow_ips == kept
+    config.load()  # uvicorn reads every entry as an address or a network, none as a name
+    trusted = config.loaded_app.trusted_hosts
+    assert trusted.always_trust or not trusted.trusted_literals
 
 
 def test_the_flag_wins_over_the_variable():
