@@ -131,6 +131,17 @@ def test_records_json_cannot_hold_natively_are_still_written(store, journal):
     assert params["when"].startswith("2024-01-01")
 
 
+def test_records_dropped_upstream_are_skipped_without_a_report_each(store, journal, caplog):
+    # A batch the writer process cannot decode arrives as Nones (reported once, where it was
+    # found unreadable): they count as handled, the records around them are written, and no
+    # traceback per record floods the log.
+    before, after = record(eventName="Before"), record(eventName="After")
+    journal.append_many([before, *[None] * 50, after])
+    journal.flush()
+    assert [e.record["eventName"] for e in journal.read()[-2:]] == ["Before", "After"]
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
 def test_prepare_is_compact_and_complete():
     rec = record(errorCode="AccessDenied")
     row, resources = prepare(rec)

@@ -745,6 +745,8 @@ class Journal(JournalBase):
         """Write one batch in one transaction. True when it is durable (or had to be dropped)."""
         rows: list[_Row] = []
         for record, _ in batch:
+            if record is None:  # dropped where it was found unreadable, and reported there
+                continue
             try:
                 rows.append(_prepare(record))
             except Exception:
