@@ -99,7 +99,12 @@ class Settings:
 
     @property
     def endpoint_url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        """Where a client on this machine reaches the server. A server listening on every
+        IPv6 address (``::``) takes IPv6 connections only (asyncio binds it IPv6-only), so its
+        clients go to ``[::1]``; IPv6 literals are bracketed, as URLs write them."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        if ":" in host:
+            host = f"[{host}]"
         scheme = "https" if self.tls_enabled else "http"
         return f"{scheme}://{host}:{self.port}"
 
