@@ -19,8 +19,19 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 JOURNAL_WRITERS = ("process", "thread")
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
 def _bool(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    """A boolean variable; anything unrecognized is refused rather than read as off (a typo
+    in MAMORI_JOURNAL must not switch auditing off)."""
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"expected one of {', '.join(_TRUE + _FALSE)}")
 
 
 @dataclass
@@ -89,9 +100,13 @@ class Settings:
         environ = dict(os.environ if environ is None else environ)
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = environ.get(f.metadata["env"])
+            variable = f.metadata["env"]
+            raw = environ.get(variable)
             if raw is not None and raw != "":
-                values[f.name] = _coerce(f.type, raw)
+                try:
+                    values[f.name] = _coerce(f.type, raw)
+                except ValueError as exc:
+                    raise ValueError(f"{variable}={raw!r}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.data_dir = Path(settings.data_dir)
