@@ -151,7 +151,7 @@ class Gateway:
                 request.body = await read_body(
                     receive, limit, request.headers.get("content-length")
                 )
-            route = self.router.route(request)
+            route = self.router.route(request, body_read)
             streaming = route.streaming_input
             if not body_read and not streaming:
                 request.body = await read_body(

@@ -158,7 +158,9 @@ class Router:
             FORM_CONTENT_TYPE
         )
 
-    def route(self, request: HttpRequest) -> Route:
+    def route(self, request: HttpRequest, form_body: bool | None = None) -> Route:
+        """The operation ``request`` calls. ``form_body``: what ``needs_body_to_route`` said of
+        it, when the caller asked already."""
         target = request.headers.get("x-amz-target")
         if target:
             return self._route_target(target, request)
@@ -172,7 +174,9 @@ class Router:
                     "UnknownOperationException",
                 )
         scope = credential_scope(request)
-        if self.needs_body_to_route(request) or "Action=" in request.query_string:
+        if form_body is None:
+            form_body = self.needs_body_to_route(request)
+        if form_body or "Action=" in request.query_string:
             action = request.form_value("Action")
             if action:
                 return self._route_query(action, request, scope)
