@@ -40,7 +40,7 @@ _ATTR_TABLE = {**_TEXT_TABLE, ord('"'): "&quot;", ord("\t"): "&#9;", ord("\n"): 
 
 
 def escape_text(text: str) -> str:
-    # Most values (ids, ARNs, names) are printable ASCII without markup: four C-level checks
+    # Most values (ids, ARNs, names) are printable ASCII without markup: a few C-level checks
     # decide that for a third less than the regex, which handles everything else.
     if (
         text.isascii()
