@@ -18,6 +18,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from mamori.config import Settings
+
 # The store fixture (SQLite and PostgreSQL) for the store, journal and other suites.
 pytest_plugins = ("tests.store_fixtures",)
 
@@ -40,10 +42,11 @@ class LiveServer:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     scheme: str = "http"
+    host: str = "127.0.0.1"  # the listen address (--host); connections go where mamori says
 
     @property
     def endpoint(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
+        return Settings(host=self.host, port=self.port, tls=self.scheme == "https").endpoint_url
 
     def start(self, *extra_args: str, timeout: float = 30.0, scheme: str = "http") -> LiveServer:
         self.scheme = scheme
@@ -66,6 +69,8 @@ class LiveServer:
                 str(self.port),
                 "--data-dir",
                 str(self.data_dir),
+                "--host",
+                self.host,
                 *extra_args,
             ],
             env=env,
