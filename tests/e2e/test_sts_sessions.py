@@ -238,18 +238,18 @@ def test_session_token_with_mfa_satisfies_multifactor_condition(server, iam):
 
 
 def test_federated_user_needs_a_session_policy(server, iam):
-    _, _, client = new_user(server, allow(["sts:GetFederationToken", "iam:ListUsers"]))
+    _, _, client = new_user(server, allow(["sts:GetFederationToken", "kms:ListKeys"]))
     bare = client("sts").get_federation_token(Name=unique("fed")[:32])
     with pytest.raises(ClientError) as err:
-        session_client(server, bare["Credentials"], "iam").list_users()
+        session_client(server, bare["Credentials"], "kms").list_keys()
     assert "no session policy allows" in error_message(err)
     scoped = client("sts").get_federation_token(
-        Name=unique("fed")[:32], Policy=document(allow("iam:*")), DurationSeconds=900
+        Name=unique("fed")[:32], Policy=document(allow("kms:*")), DurationSeconds=900
     )
-    session_client(server, scoped["Credentials"], "iam").list_users(MaxItems=1)
+    session_client(server, scoped["Credentials"], "kms").list_keys(Limit=1)
     # Anything beyond the user's own policy stays denied.
     with pytest.raises(ClientError) as err:
-        session_client(server, scoped["Credentials"], "iam").list_roles()
+        session_client(server, scoped["Credentials"], "kms").list_aliases()
     assert "no identity-based policy allows" in error_message(err)
 
 

@@ -22,6 +22,7 @@ from mamori.gateway.context import RequestContext
 from mamori.iam import managed_policies, mfa, oidc, roles
 from mamori.iam.policy import parse_policy
 from mamori.iam.principals import Principal, root_principal
+from mamori.iam.session_limits import check_session_limits
 from mamori.protocols.base import HttpRequest
 from mamori.runtime import Runtime
 
@@ -129,9 +130,11 @@ def context(runtime, principal: Principal, operation: str, service: str = "sts")
 
 
 def call(runtime, principal: Principal, operation: str, **params):
-    """Run one STS operation as ``principal``, committing its transaction like the gateway."""
+    """Run one STS operation as ``principal`` like the gateway: refused when the principal's
+    credential may not call it at all, its transaction committed on success."""
     from botocore import xform_name
 
+    check_session_limits(principal, "sts", operation)
     ctx = context(runtime, principal, operation)
     handler = getattr(runtime.registry.providers["sts"], xform_name(operation))
     try:

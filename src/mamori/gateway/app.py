@@ -37,6 +37,7 @@ from mamori.gateway.sigv4 import (
 )
 from mamori.gateway.streams import body_stream, read_body, sha256_checked
 from mamori.iam.principals import Principal, anonymous_principal
+from mamori.iam.session_limits import check_session_limits
 from mamori.ids import random_uuid
 from mamori.protocols import get_parser, get_serializer
 from mamori.protocols.base import HttpRequest, HttpResponse
@@ -159,6 +160,7 @@ class Gateway:
                 )
             principal, region = self._authenticate(request, route, receive, streaming, now, wall)
             params = get_parser(route.protocol).parse(request, route.operation, route.uri_params)
+            check_session_limits(principal, route.service.service_name, route.operation.name)
             handler = runtime.registry.handler(route.service.service_name, route.operation.name)
             if handler is None:
                 raise not_implemented(route.service.service_name, route.operation.name)

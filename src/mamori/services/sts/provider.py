@@ -159,12 +159,6 @@ class StsProvider(Provider):
             )
         return True
 
-    @staticmethod
-    def _no_session_credentials(ctx, operation: str) -> None:
-        principal = ctx.principal
-        if principal.session is not None or principal.type not in ("IAMUser", "Root"):
-            raise domain.access_denied(f"Cannot call {operation} with session credentials")
-
     # AssumeRole
 
     def assume_role(self, ctx, params):
@@ -176,8 +170,6 @@ class StsProvider(Provider):
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: "
             f"{role_arn}"
         )
-        if caller.type == "FederatedUser":
-            raise denied  # AWS: federated user sessions may call no STS API but identity
         domain.session_name_ok(session_name)
         role_account = self._role_account(role_arn)
         conn = ctx.transaction()
@@ -412,8 +404,7 @@ class StsProvider(Provider):
 
     def get_session_token(self, ctx, params):
         # No permission is needed (AWS: "No permissions are required for users to perform this
-        # operation"); session credentials may not call it.
-        self._no_session_credentials(ctx, "GetSessionToken")
+        # operation"); session credentials may not call it (mamori.iam.session_limits).
         caller = ctx.principal
         duration = domain.token_duration(params.get("DurationSeconds"), root=caller.is_root)
         conn = ctx.transaction()
@@ -431,7 +422,6 @@ class StsProvider(Provider):
         return {"Credentials": credentials}
 
     def get_federation_token(self, ctx, params):
-        self._no_session_credentials(ctx, "GetFederationToken")
         caller = ctx.principal
         name = params["Name"]
         arn = domain.federated_user_arn(caller.account_id, name)
