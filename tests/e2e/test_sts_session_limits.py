@@ -185,3 +185,69 @@ def test_role_sessions_keep_iam_and_sts(server, iam):
     session_client(server, creds, "sts").get_access_key_info(AccessKeyId=key)
     sts_refuses(server, creds, "get_session_token", "GetSessionToken")
     sts_refuses(server, creds, "get_federation_token", "GetFederationToken", Name="fed")
+
+
+# aws:MultiFactorAuthPresent
+
+
+def mfa_denied_for(condition_operator: str) -> dict:
+    return {
+        "Effect": "Deny",
+        "Action": "iam:ListUsers",
+        "Resource": "*",
+        "Condition": {condition_operator: {"aws:MultiFactorAuthPresent": "false"}},
+    }
+
+
+def test_long_term_keys_have_no_multifactor_auth_present_key(server, iam):
+    # Bool on an absent key does not match: the deny does not apply to long-term keys...
+    _, _, bool_client = new_user(server, allow("iam:ListUsers"), mfa_denied_for("Bool"))
+    bool_client("iam").list_users(MaxItems=1)
+    # ... while BoolIfExists does.
+    _, _, if_exists_client = new_user(
+        server, allow("iam:ListUsers"), mfa_denied_for("BoolIfExists")
+    )
+    with pytest.raises(ClientError) as err:
+        if_exists_client("iam").list_users(MaxItems=1)
+    assert error_code(err) == "AccessDenied"
+    assert "with an explicit deny in an identity-based policy" in error_message(err)
+    # Neither key exists for long-term keys; aws:MultiFactorAuthAge only comes with MFA.
+    _, _, null_client = new_user(
+        server,
+        allow(
+            "iam:ListUsers",
+            Condition={
+                "Null": {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "true"}
+            },
+        ),
+    )
+    null_client("iam").list_users(MaxItems=1)
+
+
+def test_root_long_term_keys_have_no_multifactor_auth_present_key(server):
+    kms = server.client("kms")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+            },
+        ],
+    }
+    key_id = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["KeyId"]
+    kms.describe_key(KeyId=key_id)
+    # A session without MFA has the key, with false: the deny applies.
+    creds = server.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    with pytest.raises(ClientError) as err:
+        session_client(server, creds, "kms").describe_key(KeyId=key_id)
+    assert error_code(err) == "AccessDeniedException"

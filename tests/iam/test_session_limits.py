@@ -1,4 +1,5 @@
-"""The limits of temporary credentials by session kind (mamori.iam.session_limits)."""
+"""The limits of temporary credentials by session kind (mamori.iam.session_limits), and the MFA
+condition keys of long-term and temporary credentials."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mamori.errors import AwsError
+from mamori.iam.authorizer import global_condition_keys
 from mamori.iam.principals import Principal, Session, root_principal
 from mamori.iam.session_limits import (
     FEDERATION_TOKEN,
@@ -126,3 +128,23 @@ def test_sts_operations_each_session_kind_may_call(principal, allowed):
 def test_other_services_are_not_limited():
     for principal in (SESSION_NO_MFA, FEDERATED, ROLE):
         assert refusal(principal, "kms", "ListKeys") is None
+
+
+def keys_of(principal: Principal) -> dict:
+    return global_condition_keys(
+        principal, now=NOW + timedelta(minutes=5), source_ip="127.0.0.1", secure=False, region="r"
+    )
+
+
+def test_mfa_keys_exist_only_for_temporary_credentials():
+    for long_term in (USER, root_principal(A, "AKIAROOT")):
+        keys = keys_of(long_term)
+        assert "aws:MultiFactorAuthPresent" not in keys
+        assert "aws:MultiFactorAuthAge" not in keys
+        assert "aws:TokenIssueTime" not in keys
+    keys = keys_of(SESSION_NO_MFA)
+    assert keys["aws:MultiFactorAuthPresent"] is False
+    assert "aws:MultiFactorAuthAge" not in keys
+    keys = keys_of(SESSION_MFA)
+    assert keys["aws:MultiFactorAuthPresent"] is True
+    assert keys["aws:MultiFactorAuthAge"] == 300

@@ -50,6 +50,10 @@ def global_condition_keys(
         keys["aws:username"] = principal.user_name
     tags = dict(principal.tags)
     session = principal.session
+    # aws:TokenIssueTime and aws:MultiFactorAuthPresent exist only in requests signed with
+    # temporary credentials; with long-term access keys (IAM users' and the root user's) they
+    # are absent, which is why AWS recommends BoolIfExists for MFA conditions.
+    # aws:MultiFactorAuthAge exists only when the session was authenticated with MFA.
     if session is not None:
         tags.update(session.tags)
         keys["aws:TokenIssueTime"] = session.issued
@@ -62,9 +66,6 @@ def global_condition_keys(
             keys["aws:SourceIdentity"] = session.source_identity
         if principal.type == "AssumedRole" and session.role_arn:
             keys["aws:PrincipalArn"] = session.role_arn
-    elif principal.type in ("IAMUser", "Root"):
-        # Long-term keys: the key is present with false (AWS documents this for access keys).
-        keys["aws:MultiFactorAuthPresent"] = False
     for key, value in tags.items():
         keys[f"aws:PrincipalTag/{key}"] = value
     return keys
