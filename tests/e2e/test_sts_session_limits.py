@@ -251,3 +251,57 @@ def test_root_long_term_keys_have_no_multifactor_auth_present_key(server):
     with pytest.raises(ClientError) as err:
         session_client(server, creds, "kms").describe_key(KeyId=key_id)
     assert error_code(err) == "AccessDeniedException"
+
+
+# GetFederationToken called by the root user
+
+
+def test_root_federation_token_is_limited_by_its_session_policy_only(server):
+    sts = server.client("sts")
+    kms = server.client("kms")
+    scoped = sts.get_federation_token(Name=unique("rootfed")[:32], Policy=document(allow("kms:*")))[
+        "Credentials"
+    ]
+    fed_kms = session_client(server, scoped, "kms")
+    fed_kms.list_keys(Limit=1)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]  # AWS's default key policy
+    assert fed_kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyId"] == key_id
+    # Outside the session policy: denied.
+    with pytest.raises(ClientError) as err:
+        session_client(server, scoped, "cloudtrail").describe_trails()
+    assert "no session policy allows" in error_message(err)
+    # Resource policies still apply: an explicit deny for the federated user.
+    fed_arn = session_client(server, scoped, "sts").get_caller_identity()["Arn"]
+    root_only = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
+    denying = kms.create_key(
+        Policy=document(
+            {**root_only, "Action": "kms:*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": fed_arn},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+            },
+        )
+    )["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as err:
+        fed_kms.describe_key(KeyId=denying)
+    assert "explicit deny in a resource-based policy" in error_message(err)
+    # A key policy that names neither the account nor the federated user allows it nothing.
+    _, user_arn, _ = new_user(server)
+    elsewhere = kms.create_key(
+        Policy=document(
+            {"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "kms:*", "Resource": "*"}
+        ),
+        BypassPolicyLockoutSafetyCheck=True,
+    )["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as err:
+        fed_kms.describe_key(KeyId=elsewhere)
+    assert error_code(err) == "AccessDeniedException"
+    # The restrictions of federation tokens still hold.
+    refused_by_iam(server, scoped)
+    # Without a session policy the federated user may do nothing.
+    bare = sts.get_federation_token(Name=unique("rootfed")[:32])["Credentials"]
+    with pytest.raises(ClientError) as err:
+        session_client(server, bare, "kms").list_keys(Limit=1)
+    assert "no session policy allows" in error_message(err)

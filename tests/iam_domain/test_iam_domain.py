@@ -241,6 +241,36 @@ def test_identity_policies_of_role_sessions_and_federated_users(runtime):
     assert [json.loads(p.text)["Statement"][0]["Action"] for p in found] == ["kms:Decrypt"]
 
 
+def test_identity_policies_of_a_user_federated_by_the_root_user(runtime):
+    # The root user needs no policy: its federated users are limited by their session
+    # policies alone, which the engine intersects with "everything".
+    federated = Principal(
+        type="FederatedUser",
+        account_id=ACCOUNT,
+        arn=f"arn:aws:sts::{ACCOUNT}:federated-user/rootfed",
+        principal_id=f"{ACCOUNT}:rootfed",
+        session=Session(
+            issued=NOW, expires=NOW + timedelta(hours=1), role_arn=f"arn:aws:iam::{ACCOUNT}:root"
+        ),
+    )
+    found, bound = runtime.identity_policies(federated)
+    assert [json.loads(p.text)["Statement"] for p in found] == [
+        [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    ]
+    assert bound is None
+    # Another account's root user does not speak for this account.
+    foreign = Principal(
+        type="FederatedUser",
+        account_id=ACCOUNT,
+        arn=federated.arn,
+        principal_id=federated.principal_id,
+        session=Session(
+            issued=NOW, expires=NOW + timedelta(hours=1), role_arn="arn:aws:iam::999999999999:root"
+        ),
+    )
+    assert runtime.identity_policies(foreign) == ([], None)
+
+
 def test_get_role_and_get_oidc_provider_for_sts(runtime):
     with runtime.store.begin() as conn:
         trust = json.dumps(

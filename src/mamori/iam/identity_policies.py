@@ -7,6 +7,8 @@
   differs) has none.
 * Federated user (``GetFederationToken``): the policies of the IAM user who federated
   (``principal.session.role_arn``); the policy engine intersects them with the session policy.
+  When the root user federated, its identity-based permissions are everything (it needs no
+  policy), so the session policy alone limits the federated user.
 
 Results are cached per source entity. Every IAM write that can change policies calls
 :func:`policies_changed`, which empties the cache at once and again when the write commits (so a
@@ -39,6 +41,9 @@ Result = tuple[list[Policy], Policy | None]
 _NONE: Result = ([], None)
 _ALLOW_NOTHING = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":"*","Resource":"*"}]}'
+)
+_ROOT_PERMISSIONS = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 )
 
 
@@ -106,6 +111,8 @@ class IdentityPolicies:
             return _NONE
         account = _account_of(session.role_arn)
         if principal.type == "FederatedUser":
+            if session.role_arn == f"arn:aws:iam::{principal.account_id}:root":
+                return [parse_policy(_ROOT_PERMISSIONS, "identity")], None
             user = Users(resources, conn, account).find(name_of_arn(session.role_arn))
             if user is None or user["Arn"] != session.role_arn:
                 return _NONE
