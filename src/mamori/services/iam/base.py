@@ -131,11 +131,13 @@ class IamBase(Provider):
     def _tag(self, ctx, store: EntityStore, name: str, action: str, tags: list) -> dict:
         entity = self._entity(ctx, store, name, action)
         store.save({**entity, "Tags": merge_tags(entity.get("Tags") or {}, tags)}, ctx.now)
+        self._changed(ctx)  # a user's tags are its aws:PrincipalTag/* keys
         return {}
 
     def _untag(self, ctx, store: EntityStore, name: str, action: str, keys: list) -> dict:
         entity = self._entity(ctx, store, name, action)
         store.save({**entity, "Tags": remove_tags(entity.get("Tags") or {}, keys)}, ctx.now)
+        self._changed(ctx)
         return {}
 
     def _list_tags(self, ctx, store_name: str, name: str, action: str, params) -> dict:
