@@ -202,3 +202,54 @@ def test_simulate_custom_policy_with_context(server):
     with pytest.raises(ClientError) as error:
         iam.simulate_custom_policy(PolicyInputList=["{"], ActionNames=["s3:GetObject"])
     assert error_of(error)[0] == "InvalidInput"
+
+
+def test_simulation_reports_the_context_keys_it_missed(server):
+    iam = server.client("iam")
+    policy = doc(
+        allow(
+            "s3:ListBucket",
+            "arn:aws:s3:::reports",
+            Condition={
+                "StringLike": {"s3:prefix": "q1/*"},
+                "IpAddress": {"aws:SourceIp": "10.0.0.0/8"},
+                "StringEquals": {"aws:username": "${aws:username}"},
+                "Null": {"aws:TokenIssueTime": "true"},
+            },
+        ),
+        # Statements that do not apply to the request are not evaluated: their keys are not
+        # missing.
+        allow(
+            "s3:ListBucket",
+            "arn:aws:s3:::other",
+            Condition={"Bool": {"aws:SecureTransport": "true"}},
+        ),
+        allow("kms:Decrypt", Condition={"StringEquals": {"kms:ViaService": "s3.amazonaws.com"}}),
+    )
+    source_ip = {
+        "ContextKeyName": "aws:SourceIp",
+        "ContextKeyValues": ["10.1.2.3"],
+        "ContextKeyType": "ip",
+    }
+
+    def missing(**extra) -> list[str]:
+        return iam.simulate_custom_policy(
+            PolicyInputList=[policy],
+            ActionNames=["s3:ListBucket"],
+            ResourceArns=["arn:aws:s3:::reports"],
+            **extra,
+        )["EvaluationResults"][0]["MissingContextValues"]
+
+    # aws:username is supplied by the simulation itself (its simulated user).
+    assert sorted(missing()) == ["aws:SourceIp", "s3:prefix"]
+    assert missing(ContextEntries=[source_ip]) == ["s3:prefix"]
+
+    name, _own = user_with_keys(server, iam)
+    iam.put_user_policy(UserName=name, PolicyName="reports", PolicyDocument=policy)
+    result = iam.simulate_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/{name}",
+        ActionNames=["s3:ListBucket"],
+        ResourceArns=["arn:aws:s3:::reports"],
+        ContextEntries=[source_ip],
+    )["EvaluationResults"][0]
+    assert result["MissingContextValues"] == ["s3:prefix"]

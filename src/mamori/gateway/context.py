@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -130,12 +131,29 @@ class RequestContext:
 
     def condition_keys(self) -> dict[str, Any]:
         return global_condition_keys(
-            self.principal,
+            self._principal_with_user_tags(),
             now=self.now,
             source_ip=self.request.source_ip,
             secure=self.request.secure,
             region=self.region,
         )
+
+    def _principal_with_user_tags(self) -> Principal:
+        """The principal with the current tags of its IAM user (``aws:PrincipalTag/*``): an
+        IAM user's tags are read live, like its policies, so TagUser counts from the next call."""
+        principal = self.principal
+        if principal.type not in _USER_BACKED:
+            return principal
+        user_tags = getattr(self.runtime.identity_policies, "user_tags", None)
+        tags = user_tags(principal) if user_tags is not None else None
+        if not tags:
+            return principal
+        return replace(principal, tags={**tags, **principal.tags})
+
+
+# Principals whose identity is an IAM user: the user (long-term keys or GetSessionToken) and
+# the federated user of GetFederationToken.
+_USER_BACKED = frozenset({"IAMUser", "FederatedUser"})
 
 
 def _account_of(resource: str) -> str | None:

@@ -10,6 +10,9 @@
   When the root user federated, its identity-based permissions are everything (it needs no
   policy), so the session policy alone limits the federated user.
 
+The same lookup also yields the current tags of the IAM user behind a principal (the user
+itself, or the user who federated): ``aws:PrincipalTag/*`` (:meth:`IdentityPolicies.user_tags`).
+
 Results are cached per source entity. Every IAM write that can change policies calls
 :func:`policies_changed`, which empties the cache at once and again when the write commits (so a
 reader that raced the uncommitted write cannot keep a stale entry); entries also expire after
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event
 
@@ -39,6 +42,16 @@ TTL = 2.0
 _MAX_ENTRIES = 50_000
 Result = tuple[list[Policy], Policy | None]
 _NONE: Result = ([], None)
+
+
+class _Facts(NamedTuple):
+    """What IAM says about a principal now: its policies and boundary, its user's tags."""
+
+    result: Result
+    user_tags: dict[str, str]
+
+
+_NO_FACTS = _Facts(_NONE, {})
 _ALLOW_NOTHING = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":"*","Resource":"*"}]}'
 )
@@ -56,7 +69,7 @@ class IdentityPolicies:
 
     def __init__(self, runtime) -> None:
         self.runtime = runtime
-        self._cache: dict[tuple[str, str], tuple[float, int, Result]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, int, _Facts]] = {}
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -70,22 +83,30 @@ class IdentityPolicies:
         return self._generation
 
     def __call__(self, principal: Principal) -> Result:
+        return self._facts(principal).result
+
+    def user_tags(self, principal: Principal) -> dict[str, str]:
+        """The current tags of the IAM user behind ``principal`` (an IAM user, its session, or
+        a federated user's federating user); empty for other principals."""
+        return self._facts(principal).user_tags
+
+    def _facts(self, principal: Principal) -> _Facts:
         key = self._key(principal)
         if key is None:
-            return _NONE
+            return _NO_FACTS
         now = time.monotonic()
         hit = self._cache.get(key)
         generation = self._generation
         if hit is not None and hit[0] > now and hit[1] == generation:
             return hit[2]
         with self.runtime.store.connect() as conn:
-            result = self.load(conn, principal)
+            facts = self._load(conn, principal)
         with self._lock:
             if generation == self._generation:
                 if len(self._cache) >= _MAX_ENTRIES:
                     self._cache.clear()
-                self._cache[key] = (now + TTL, generation, result)
-        return result
+                self._cache[key] = (now + TTL, generation, facts)
+        return facts
 
     @staticmethod
     def _key(principal: Principal) -> tuple[str, str] | None:
@@ -99,35 +120,45 @@ class IdentityPolicies:
     # Loading
 
     def load(self, conn, principal: Principal) -> Result:
+        return self._load(conn, principal).result
+
+    def _load(self, conn, principal: Principal) -> _Facts:
         resources = self.runtime.resources
         session = principal.session
         if principal.type == "IAMUser":
             users = Users(resources, conn, principal.account_id)
             user = users.find(principal.user_name or name_of_arn(principal.arn))
             if user is None or user["UserId"] != principal.principal_id:
-                return _NONE
-            return self._user_policies(conn, principal.account_id, user)
+                return _NO_FACTS
+            return self._user_facts(conn, principal.account_id, user)
         if session is None or not session.role_arn:
-            return _NONE
+            return _NO_FACTS
         account = _account_of(session.role_arn)
         if principal.type == "FederatedUser":
             if session.role_arn == f"arn:aws:iam::{principal.account_id}:root":
                 return [parse_policy(_ROOT_PERMISSIONS, "identity")], None
             user = Users(resources, conn, account).find(name_of_arn(session.role_arn))
             if user is None or user["Arn"] != session.role_arn:
-                return _NONE
-            return self._user_policies(conn, account, user)
+                return _NO_FACTS
+            return self._user_facts(conn, account, user)
         role = Roles(resources, conn, account).find(name_of_arn(session.role_arn))
         if role is None or role["Arn"] != session.role_arn:
-            return _NONE
+            return _NO_FACTS
         role_id = principal.principal_id.split(":", 1)[0]
         if role_id.startswith("AROA") and role_id != role["RoleId"]:
-            return _NONE
+            return _NO_FACTS
         policies = ManagedPolicies(resources, conn, account)
-        return (
-            self._entity_policies(policies, role),
-            self._boundary(policies, role.get("PermissionsBoundary")),
+        # A role session's principal tags are the role's tags at issue, carried by the session.
+        return _Facts(
+            (
+                self._entity_policies(policies, role),
+                self._boundary(policies, role.get("PermissionsBoundary")),
+            ),
+            {},
         )
+
+    def _user_facts(self, conn, account: str, user: dict[str, Any]) -> _Facts:
+        return _Facts(self._user_policies(conn, account, user), dict(user.get("Tags") or {}))
 
     def _user_policies(self, conn, account: str, user: dict[str, Any]) -> Result:
         resources = self.runtime.resources

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,24 @@ def _matches(sources: list[Source], action: str, resource: str, ctx, allow: bool
     return matched
 
 
+def missing_context_values(
+    policies: list[Policy], action: str, resource: str, ctx: Mapping[str, Any]
+) -> list[str]:
+    """The condition keys that the statements applying to ``action`` on ``resource`` test and
+    the request context (``ctx``, lower-cased keys) lacks, as the policies spell them. Keys
+    tested only for existence (``Null``, ``...IfExists``) are not required."""
+    missing: dict[str, str] = {}
+    for policy in policies:
+        for statement in policy.statements:
+            if not (statement.matches_action(action) and statement.matches_resource(resource, ctx)):
+                continue
+            for condition in statement.conditions:
+                if condition.key in ctx or condition.if_exists or condition.family == "null":
+                    continue
+                missing.setdefault(condition.key, condition.key_name)
+    return list(missing.values())
+
+
 def simulate(sim: Simulation, actions: list[str], resources: list[str]) -> list[dict[str, Any]]:
     boundary = combined_boundary(sim.boundary)
     resource_policy = sim.resource_policy.policy if sim.resource_policy else None
@@ -152,12 +171,14 @@ def simulate(sim: Simulation, actions: list[str], resources: list[str]) -> list[
             else:
                 pool = sources + (sim.boundary if verdict == "explicitDeny" else [])
                 matched = _matches(pool, action.lower(), resource, ctx, verdict == "allowed")
+            policies = [source.policy for source in sources + sim.boundary]
+            missing = missing_context_values(policies, action.lower(), resource, ctx)
             result: dict[str, Any] = {
                 "EvalActionName": action,
                 "EvalResourceName": resource,
                 "EvalDecision": verdict,
                 "MatchedStatements": matched,
-                "MissingContextValues": [],
+                "MissingContextValues": missing,
                 "EvalDecisionDetails": {},
             }
             if boundary is not None:

@@ -208,6 +208,7 @@ class Condition:
         "family",
         "if_exists",
         "key",
+        "key_name",
         "negated",
         "operator",
         "raw_values",
@@ -243,6 +244,7 @@ class Condition:
         self.if_exists = if_exists
         self.set_op = set_op
         self.key = key.lower()
+        self.key_name = key  # as the policy spells it (the simulator's MissingContextValues)
         self.raw_values = tuple(raw_values)
         values: list[object] = []
         templates: list[object] = []

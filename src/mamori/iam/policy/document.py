@@ -291,6 +291,11 @@ class Statement:
                 return False
         return True
 
+    def matches_resource(self, resource: str, ctx: Mapping[str, object]) -> bool:
+        """Whether the Resource/NotResource element covers ``resource``."""
+        res = self.resources
+        return res is None or res.match(resource, ctx) != self.not_resource
+
     def applies(self, action: str, resource: str, ctx: Mapping[str, object]) -> bool:
         """Action, resource and conditions match (the principal is checked separately)."""
         return self.matches_action(action) and self.matches_rest(resource, ctx)

@@ -3,12 +3,13 @@ entities, and the caller's own user."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
 from mamori.errors import AwsError
+from mamori.iam.condition_keys import iam_condition_keys
 from mamori.iam.entities import EntityStore, merge_tags, paginate, remove_tags, tag_list
 from mamori.iam.groups import Groups
 from mamori.iam.identity_policies import policies_changed
@@ -92,14 +93,31 @@ class IamBase(Provider):
         return f"arn:aws:iam::{ctx.account_id}:{resource}"
 
     @staticmethod
-    def _entity(ctx, store: EntityStore, name: str, action: str) -> dict[str, Any]:
+    def _authorize(
+        ctx,
+        action: str,
+        resource: str,
+        params: Mapping[str, Any] | None = None,
+        entity: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> None:
+        """``ctx.authorize`` with IAM's condition keys of the request (``params``) and of the
+        entity acted on (its tags, its permissions boundary)."""
+        ctx.authorize(action, resource, iam_condition_keys(action, params, entity), **options)
+
+    @classmethod
+    def _entity(
+        cls, ctx, store: EntityStore, name: str, action: str, params=None
+    ) -> dict[str, Any]:
         """The named entity, once the caller may perform ``action`` on it.
 
         Authorization comes first (against the ARN a missing entity would have), so a caller
         without permission learns nothing about which names exist.
         """
         entity = store.find(name)
-        ctx.authorize(action, entity["Arn"] if entity else store.arn("/", name))
+        cls._authorize(
+            ctx, action, entity["Arn"] if entity else store.arn("/", name), params, entity
+        )
         if entity is None:
             raise store.not_found(name)
         return entity
@@ -128,14 +146,18 @@ class IamBase(Provider):
 
     # Tags, the same for every taggable entity.
 
-    def _tag(self, ctx, store: EntityStore, name: str, action: str, tags: list) -> dict:
-        entity = self._entity(ctx, store, name, action)
-        store.save({**entity, "Tags": merge_tags(entity.get("Tags") or {}, tags)}, ctx.now)
+    def _tag(self, ctx, store: EntityStore, name: str, action: str, params) -> dict:
+        entity = self._entity(ctx, store, name, action, params)
+        tags = merge_tags(entity.get("Tags") or {}, params["Tags"])
+        store.save({**entity, "Tags": tags}, ctx.now)
+        self._changed(ctx)  # a user's tags are its aws:PrincipalTag/* keys
         return {}
 
-    def _untag(self, ctx, store: EntityStore, name: str, action: str, keys: list) -> dict:
-        entity = self._entity(ctx, store, name, action)
-        store.save({**entity, "Tags": remove_tags(entity.get("Tags") or {}, keys)}, ctx.now)
+    def _untag(self, ctx, store: EntityStore, name: str, action: str, params) -> dict:
+        entity = self._entity(ctx, store, name, action, params)
+        tags = remove_tags(entity.get("Tags") or {}, params["TagKeys"])
+        store.save({**entity, "Tags": tags}, ctx.now)
+        self._changed(ctx)
         return {}
 
     def _list_tags(self, ctx, store_name: str, name: str, action: str, params) -> dict:

@@ -19,7 +19,8 @@ class FederationOps(IamBase):
 
     def create_open_id_connect_provider(self, ctx, params):
         iam = self._write(ctx)
-        ctx.authorize("iam:CreateOpenIDConnectProvider", iam.oidc.arn(stored_url(params["Url"])))
+        arn = iam.oidc.arn(stored_url(params["Url"]))
+        self._authorize(ctx, "iam:CreateOpenIDConnectProvider", arn, params)
         provider = iam.oidc.create(
             params["Url"],
             params.get("ClientIDList", []),
@@ -32,8 +33,8 @@ class FederationOps(IamBase):
             result["Tags"] = tag_list(provider["Tags"])
         return result
 
-    def _oidc(self, ctx, iam, arn: str, action: str) -> dict:
-        ctx.authorize(action, arn)
+    def _oidc(self, ctx, iam, arn: str, action: str, params=None) -> dict:
+        self._authorize(ctx, action, arn, params)
         return iam.oidc.get(arn)
 
     def get_open_id_connect_provider(self, ctx, params):
@@ -96,7 +97,7 @@ class FederationOps(IamBase):
     def tag_open_id_connect_provider(self, ctx, params):
         iam = self._write(ctx)
         provider = self._oidc(
-            ctx, iam, params["OpenIDConnectProviderArn"], "iam:TagOpenIDConnectProvider"
+            ctx, iam, params["OpenIDConnectProviderArn"], "iam:TagOpenIDConnectProvider", params
         )
         tags = merge_tags(provider.get("Tags") or {}, params["Tags"])
         iam.oidc.save({**provider, "Tags": tags}, ctx.now)
@@ -105,7 +106,7 @@ class FederationOps(IamBase):
     def untag_open_id_connect_provider(self, ctx, params):
         iam = self._write(ctx)
         provider = self._oidc(
-            ctx, iam, params["OpenIDConnectProviderArn"], "iam:UntagOpenIDConnectProvider"
+            ctx, iam, params["OpenIDConnectProviderArn"], "iam:UntagOpenIDConnectProvider", params
         )
         tags = remove_tags(provider.get("Tags") or {}, params["TagKeys"])
         iam.oidc.save({**provider, "Tags": tags}, ctx.now)
@@ -122,7 +123,7 @@ class FederationOps(IamBase):
 
     def create_saml_provider(self, ctx, params):
         iam = self._write(ctx)
-        ctx.authorize("iam:CreateSAMLProvider", iam.saml.arn(params["Name"]))
+        self._authorize(ctx, "iam:CreateSAMLProvider", iam.saml.arn(params["Name"]), params)
         provider = iam.saml.create(
             params["Name"],
             params["SAMLMetadataDocument"],
@@ -134,8 +135,8 @@ class FederationOps(IamBase):
             result["Tags"] = tag_list(provider["Tags"])
         return result
 
-    def _saml(self, ctx, iam, arn: str, action: str) -> dict:
-        ctx.authorize(action, arn)
+    def _saml(self, ctx, iam, arn: str, action: str, params=None) -> dict:
+        self._authorize(ctx, action, arn, params)
         return iam.saml.get(arn)
 
     def get_saml_provider(self, ctx, params):
@@ -172,14 +173,14 @@ class FederationOps(IamBase):
 
     def tag_saml_provider(self, ctx, params):
         iam = self._write(ctx)
-        provider = self._saml(ctx, iam, params["SAMLProviderArn"], "iam:TagSAMLProvider")
+        provider = self._saml(ctx, iam, params["SAMLProviderArn"], "iam:TagSAMLProvider", params)
         tags = merge_tags(provider.get("Tags") or {}, params["Tags"])
         iam.saml.save({**provider, "Tags": tags}, ctx.now)
         return {}
 
     def untag_saml_provider(self, ctx, params):
         iam = self._write(ctx)
-        provider = self._saml(ctx, iam, params["SAMLProviderArn"], "iam:UntagSAMLProvider")
+        provider = self._saml(ctx, iam, params["SAMLProviderArn"], "iam:UntagSAMLProvider", params)
         tags = remove_tags(provider.get("Tags") or {}, params["TagKeys"])
         iam.saml.save({**provider, "Tags": tags}, ctx.now)
         return {}

@@ -44,7 +44,7 @@ class PolicyOps(IamBase):
     def create_policy(self, ctx, params):
         name, path = params["PolicyName"], params.get("Path", "/")
         iam = self._write(ctx)
-        ctx.authorize("iam:CreatePolicy", iam.policies.arn(path, name))
+        self._authorize(ctx, "iam:CreatePolicy", iam.policies.arn(path, name), params)
         text = as_text(params["PolicyDocument"])
         check_managed_size(text)
         validate(text, "identity", managed=True)
@@ -59,9 +59,11 @@ class PolicyOps(IamBase):
         ctx.add_resource(policy["Arn"], "AWS::IAM::Policy")
         return {"Policy": public_policy(policy, Usage([], [], []))}
 
-    def _policy(self, ctx, iam: Iam, arn: str, action: str, customer: bool = False) -> dict:
+    def _policy(
+        self, ctx, iam: Iam, arn: str, action: str, customer: bool = False, params=None
+    ) -> dict:
         # AWS managed policies ("arn:aws:iam::aws:policy/...") count as the caller's account's.
-        ctx.authorize(action, arn, resource_account=ctx.account_id)
+        self._authorize(ctx, action, arn, params, resource_account=ctx.account_id)
         return iam.policies.customer(arn) if customer else iam.policies.require(arn)
 
     def get_policy(self, ctx, params):
@@ -203,7 +205,7 @@ class PolicyOps(IamBase):
 
     def tag_policy(self, ctx, params):
         iam = self._write(ctx)
-        policy = self._policy(ctx, iam, params["PolicyArn"], "iam:TagPolicy", customer=True)
+        policy = self._policy(ctx, iam, params["PolicyArn"], "iam:TagPolicy", True, params)
         iam.policies.save(
             {**policy, "Tags": merge_tags(policy.get("Tags") or {}, params["Tags"])}, ctx.now
         )
@@ -211,7 +213,7 @@ class PolicyOps(IamBase):
 
     def untag_policy(self, ctx, params):
         iam = self._write(ctx)
-        policy = self._policy(ctx, iam, params["PolicyArn"], "iam:UntagPolicy", customer=True)
+        policy = self._policy(ctx, iam, params["PolicyArn"], "iam:UntagPolicy", True, params)
         iam.policies.save(
             {**policy, "Tags": remove_tags(policy.get("Tags") or {}, params["TagKeys"])}, ctx.now
         )
@@ -321,7 +323,8 @@ class PolicyOps(IamBase):
     def _attach(self, ctx, params, kind: str):
         iam = self._write(ctx)
         store = self._store(iam, kind)
-        entity = self._entity(ctx, store, params[_NAME[kind]], f"iam:Attach{_ACTION[kind]}Policy")
+        action = f"iam:Attach{_ACTION[kind]}Policy"
+        entity = self._entity(ctx, store, params[_NAME[kind]], action, params)
         arn = params["PolicyArn"]
         if iam.policies.resolve(arn) is None:
             raise not_attachable(arn)
@@ -340,7 +343,8 @@ class PolicyOps(IamBase):
     def _detach(self, ctx, params, kind: str):
         iam = self._write(ctx)
         store = self._store(iam, kind)
-        entity = self._entity(ctx, store, params[_NAME[kind]], f"iam:Detach{_ACTION[kind]}Policy")
+        action = f"iam:Detach{_ACTION[kind]}Policy"
+        entity = self._entity(ctx, store, params[_NAME[kind]], action, params)
         arn = params["PolicyArn"]
         iam.policies.resolve(arn)  # InvalidInput for a malformed ARN
         current = list(entity.get("AttachedPolicies") or [])
@@ -399,7 +403,7 @@ class PolicyOps(IamBase):
         iam = self._write(ctx)
         store = self._store(iam, kind)
         entity = self._entity(
-            ctx, store, params[_NAME[kind]], f"iam:Put{_ACTION[kind]}PermissionsBoundary"
+            ctx, store, params[_NAME[kind]], f"iam:Put{_ACTION[kind]}PermissionsBoundary", params
         )
         arn = params["PermissionsBoundary"]
         self._require_boundary(iam, arn)

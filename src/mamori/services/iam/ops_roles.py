@@ -24,7 +24,7 @@ class RoleOps(IamBase):
     def create_role(self, ctx, params):
         name, path = params["RoleName"], params.get("Path", "/")
         iam = self._write(ctx)
-        ctx.authorize("iam:CreateRole", iam.roles.arn(path, name))
+        self._authorize(ctx, "iam:CreateRole", iam.roles.arn(path, name), params)
         trust = _trust_policy(params)
         tags = check_tags(params.get("Tags", []))
         boundary = params.get("PermissionsBoundary")
@@ -105,14 +105,10 @@ class RoleOps(IamBase):
         return {}
 
     def tag_role(self, ctx, params):
-        return self._tag(
-            ctx, self._write(ctx).roles, params["RoleName"], "iam:TagRole", params["Tags"]
-        )
+        return self._tag(ctx, self._write(ctx).roles, params["RoleName"], "iam:TagRole", params)
 
     def untag_role(self, ctx, params):
-        return self._untag(
-            ctx, self._write(ctx).roles, params["RoleName"], "iam:UntagRole", params["TagKeys"]
-        )
+        return self._untag(ctx, self._write(ctx).roles, params["RoleName"], "iam:UntagRole", params)
 
     def list_role_tags(self, ctx, params):
         return self._list_tags(ctx, "roles", params["RoleName"], "iam:ListRoleTags", params)
@@ -122,7 +118,9 @@ class RoleOps(IamBase):
     def create_instance_profile(self, ctx, params):
         name, path = params["InstanceProfileName"], params.get("Path", "/")
         iam = self._write(ctx)
-        ctx.authorize("iam:CreateInstanceProfile", iam.instance_profiles.arn(path, name))
+        self._authorize(
+            ctx, "iam:CreateInstanceProfile", iam.instance_profiles.arn(path, name), params
+        )
         profile = iam.instance_profiles.insert(
             name, path, ctx.now, Roles=[], Tags=check_tags(params.get("Tags", []))
         )
@@ -226,7 +224,7 @@ class RoleOps(IamBase):
             self._write(ctx).instance_profiles,
             params["InstanceProfileName"],
             "iam:TagInstanceProfile",
-            params["Tags"],
+            params,
         )
 
     def untag_instance_profile(self, ctx, params):
@@ -235,7 +233,7 @@ class RoleOps(IamBase):
             self._write(ctx).instance_profiles,
             params["InstanceProfileName"],
             "iam:UntagInstanceProfile",
-            params["TagKeys"],
+            params,
         )
 
     def list_instance_profile_tags(self, ctx, params):

@@ -59,7 +59,7 @@ class SigninOps(IamBase):
         user = iam.users.get(principal.user_name)
         policy = iam.passwords.policy()
         if not (policy and policy.get("AllowUsersToChangePassword")):
-            ctx.authorize("iam:ChangePassword", user["Arn"])
+            self._authorize(ctx, "iam:ChangePassword", user["Arn"], entity=user)
         profile = iam.passwords.require_profile(user["UserName"])
         if not check_password(params["OldPassword"], profile["PasswordHash"]):
             raise AwsError("InvalidInputException", "The old password is incorrect.")
@@ -89,7 +89,7 @@ class SigninOps(IamBase):
     def create_virtual_mfa_device(self, ctx, params):
         name, path = params["VirtualMFADeviceName"], params.get("Path", "/")
         iam = self._write(ctx)
-        ctx.authorize("iam:CreateVirtualMFADevice", iam.mfa.serial(path, name))
+        self._authorize(ctx, "iam:CreateVirtualMFADevice", iam.mfa.serial(path, name), params)
         aliases = AccountAliases(self.runtime.resources, iam.conn, ctx.account_id).list()
         device, seed, png = iam.mfa.create(
             name,
@@ -105,8 +105,8 @@ class SigninOps(IamBase):
             result["Tags"] = [{"Key": k, "Value": v} for k, v in device["Tags"].items()]
         return {"VirtualMFADevice": result}
 
-    def _device(self, ctx, iam, serial: str, action: str) -> dict:
-        ctx.authorize(action, serial)
+    def _device(self, ctx, iam, serial: str, action: str, params=None) -> dict:
+        self._authorize(ctx, action, serial, params)
         return iam.mfa.get(serial)
 
     def enable_mfa_device(self, ctx, params):
@@ -206,7 +206,7 @@ class SigninOps(IamBase):
 
     def tag_mfa_device(self, ctx, params):
         iam = self._write(ctx)
-        device = self._device(ctx, iam, params["SerialNumber"], "iam:TagMFADevice")
+        device = self._device(ctx, iam, params["SerialNumber"], "iam:TagMFADevice", params)
         iam.mfa.save(
             {**device, "Tags": merge_tags(device.get("Tags") or {}, params["Tags"])}, ctx.now
         )
@@ -214,7 +214,7 @@ class SigninOps(IamBase):
 
     def untag_mfa_device(self, ctx, params):
         iam = self._write(ctx)
-        device = self._device(ctx, iam, params["SerialNumber"], "iam:UntagMFADevice")
+        device = self._device(ctx, iam, params["SerialNumber"], "iam:UntagMFADevice", params)
         iam.mfa.save(
             {**device, "Tags": remove_tags(device.get("Tags") or {}, params["TagKeys"])}, ctx.now
         )

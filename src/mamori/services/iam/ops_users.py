@@ -30,7 +30,7 @@ class UserOps(IamBase):
     def create_user(self, ctx, params):
         name, path = params["UserName"], params.get("Path", "/")
         iam = self._write(ctx)
-        ctx.authorize("iam:CreateUser", iam.users.arn(path, name))
+        self._authorize(ctx, "iam:CreateUser", iam.users.arn(path, name), params)
         tags = check_tags(params.get("Tags", []))
         boundary = params.get("PermissionsBoundary")
         if boundary:
@@ -47,7 +47,7 @@ class UserOps(IamBase):
             else:
                 user = self._target_user(ctx, iam.users, None)
                 if user is not None:
-                    ctx.authorize("iam:GetUser", user["Arn"])
+                    self._authorize(ctx, "iam:GetUser", user["Arn"], entity=user)
         if user is None:
             # The root user (or a session): IAM answers with its id and ARN.
             principal = ctx.principal
@@ -103,22 +103,18 @@ class UserOps(IamBase):
         return {}
 
     def tag_user(self, ctx, params):
-        return self._tag(
-            ctx, self._write(ctx).users, params["UserName"], "iam:TagUser", params["Tags"]
-        )
+        return self._tag(ctx, self._write(ctx).users, params["UserName"], "iam:TagUser", params)
 
     def untag_user(self, ctx, params):
-        return self._untag(
-            ctx, self._write(ctx).users, params["UserName"], "iam:UntagUser", params["TagKeys"]
-        )
+        return self._untag(ctx, self._write(ctx).users, params["UserName"], "iam:UntagUser", params)
 
     def list_user_tags(self, ctx, params):
         return self._list_tags(ctx, "users", params["UserName"], "iam:ListUserTags", params)
 
     # Access keys
 
-    def _key_owner(self, ctx, iam: Iam, name: str | None) -> tuple[Principal, str | None]:
-        """The principal whose keys a call manages, and its user name (None for root)."""
+    def _key_owner(self, ctx, iam: Iam, name: str | None) -> tuple[Principal, dict | None]:
+        """The principal whose keys a call manages, and its user (None for root)."""
         user = self._target_user(ctx, iam.users, name)
         if user is None:
             return ctx.principal, None
@@ -129,12 +125,12 @@ class UserOps(IamBase):
             principal_id=user["UserId"],
             user_name=user["UserName"],
         )
-        return principal, user["UserName"]
+        return principal, user
 
     def create_access_key(self, ctx, params):
         iam = self._write(ctx)
-        owner, user_name = self._key_owner(ctx, iam, params.get("UserName"))
-        ctx.authorize("iam:CreateAccessKey", owner.arn)
+        owner, user = self._key_owner(ctx, iam, params.get("UserName"))
+        self._authorize(ctx, "iam:CreateAccessKey", owner.arn, entity=user)
         credentials = self.runtime.credentials
         conn = iam.conn
         if len(credentials.keys_of(conn, ctx.account_id, owner.principal_id)) >= (
@@ -152,14 +148,14 @@ class UserOps(IamBase):
             "SecretAccessKey": secret,
             "CreateDate": ctx.now,
         }
-        if user_name:
-            key["UserName"] = user_name
+        if user is not None:
+            key["UserName"] = user["UserName"]
         return {"AccessKey": key}
 
     def list_access_keys(self, ctx, params):
         with self._read(ctx) as iam:
-            owner, user_name = self._key_owner(ctx, iam, params.get("UserName"))
-            ctx.authorize("iam:ListAccessKeys", owner.arn)
+            owner, user = self._key_owner(ctx, iam, params.get("UserName"))
+            self._authorize(ctx, "iam:ListAccessKeys", owner.arn, entity=user)
             keys = self.runtime.credentials.keys_of(iam.conn, ctx.account_id, owner.principal_id)
         metadata = []
         for key in keys:
@@ -168,13 +164,14 @@ class UserOps(IamBase):
                 "Status": key["status"],
                 "CreateDate": key["created"],
             }
-            if user_name:
-                entry["UserName"] = user_name
+            if user is not None:
+                entry["UserName"] = user["UserName"]
             metadata.append(entry)
         return paginate(metadata, params, "AccessKeyMetadata")
 
-    def _owned_key(self, ctx, iam: Iam, params) -> str:
-        owner, _user_name = self._key_owner(ctx, iam, params.get("UserName"))
+    def _owned_key(self, ctx, iam: Iam, params) -> tuple[str, dict | None]:
+        """(ARN, user) of the owner of the access key a call names."""
+        owner, user = self._key_owner(ctx, iam, params.get("UserName"))
         access_key_id = params["AccessKeyId"]
         keys = self.runtime.credentials.keys_of(iam.conn, ctx.account_id, owner.principal_id)
         if not any(k["access_key_id"] == access_key_id for k in keys):
@@ -182,19 +179,19 @@ class UserOps(IamBase):
                 "NoSuchEntityException",
                 f"The Access Key with id {access_key_id} cannot be found.",
             )
-        return owner.arn
+        return owner.arn, user
 
     def update_access_key(self, ctx, params):
         iam = self._write(ctx)
-        owner_arn = self._owned_key(ctx, iam, params)
-        ctx.authorize("iam:UpdateAccessKey", owner_arn)
+        owner_arn, user = self._owned_key(ctx, iam, params)
+        self._authorize(ctx, "iam:UpdateAccessKey", owner_arn, entity=user)
         self.runtime.credentials.set_status(iam.conn, params["AccessKeyId"], params["Status"])
         return {}
 
     def delete_access_key(self, ctx, params):
         iam = self._write(ctx)
-        owner_arn = self._owned_key(ctx, iam, params)
-        ctx.authorize("iam:DeleteAccessKey", owner_arn)
+        owner_arn, user = self._owned_key(ctx, iam, params)
+        self._authorize(ctx, "iam:DeleteAccessKey", owner_arn, entity=user)
         self.runtime.credentials.remove(iam.conn, params["AccessKeyId"])
         return {}
 

@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from mamori.errors import AwsError
+from mamori.iam.condition_keys import resource_tag_keys
 from mamori.iam.policy import MalformedPolicy, PolicySet, RequestFacts, evaluate, parse_policy
 from mamori.iam.principals import Principal, Session
 from mamori.iam.sessions import issue_credentials, purge_expired
@@ -202,6 +203,7 @@ class StsProvider(Provider):
         if trust is None:
             raise denied
         context: dict[str, Any] = {"sts:RoleSessionName": session_name}
+        context.update(resource_tag_keys(role))  # the role's tags (ABAC on AssumeRole)
         context.update(domain.tag_condition_keys(tags, transitive))
         if params.get("ExternalId") is not None:
             context["sts:ExternalId"] = params["ExternalId"]
@@ -296,6 +298,8 @@ class StsProvider(Provider):
         trust = self._trust_policy(role) if role is not None else None
         keys = ctx.condition_keys()
         context: dict[str, Any] = {k: keys[k] for k in _REQUEST_KEYS if k in keys}
+        if role is not None:
+            context.update(resource_tag_keys(role))
         context.update(webidentity.condition_keys(url, claims, audience))
         context.update(domain.tag_condition_keys(tags, transitive))
         context["sts:RoleSessionName"] = session_name
