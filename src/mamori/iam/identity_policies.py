@@ -136,7 +136,7 @@ class IdentityPolicies:
         account = _account_of(session.role_arn)
         if principal.type == "FederatedUser":
             if session.role_arn == f"arn:aws:iam::{principal.account_id}:root":
-                return [parse_policy(_ROOT_PERMISSIONS, "identity")], None
+                return _Facts(([parse_policy(_ROOT_PERMISSIONS, "identity")], None), {})
             user = Users(resources, conn, account).find(name_of_arn(session.role_arn))
             if user is None or user["Arn"] != session.role_arn:
                 return _NO_FACTS
