@@ -12,10 +12,17 @@ from mamori.iam.entities import (
     encode_document,
     tag_list,
 )
+from mamori.iam.principal_binding import (
+    PrincipalDirectory,
+    displayed_document,
+    evaluation_document,
+)
 
 ROLE = "AWS::IAM::Role"
 INSTANCE_PROFILE = "AWS::IAM::InstanceProfile"
 DEFAULT_MAX_SESSION_DURATION = 3600
+# The trust policy's binding: {user or role ARN as written: unique ID} (principal_binding).
+TRUST_BINDING = "AssumeRolePolicyPrincipalIds"
 
 
 class Roles(EntityStore):
@@ -33,16 +40,17 @@ class Roles(EntityStore):
         trust_policy: str,
         now: datetime,
         *,
+        trust_binding: dict[str, str] | None = None,
         description: str | None = None,
         max_session_duration: int | None = None,
         boundary: str | None = None,
         tags: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         fields: dict[str, Any] = {
-            "AssumeRolePolicyDocument": trust_policy,
             "MaxSessionDuration": max_session_duration or DEFAULT_MAX_SESSION_DURATION,
             "Tags": tags or {},
         }
+        fields = with_trust_policy(fields, trust_policy, trust_binding or {})
         if description is not None:
             fields["Description"] = description
         if boundary:
@@ -65,11 +73,24 @@ class InstanceProfiles(EntityStore):
         return AwsError("EntityAlreadyExistsException", f"Instance Profile {name} already exists.")
 
 
-def public_role(role: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
+def with_trust_policy(role: dict[str, Any], text: str, binding: dict[str, str]) -> dict[str, Any]:
+    """The role with this trust policy and its binding (kept only when it binds anything)."""
+    updated = {k: v for k, v in role.items() if k != TRUST_BINDING}
+    updated["AssumeRolePolicyDocument"] = text
+    if binding:
+        updated[TRUST_BINDING] = binding
+    return updated
+
+
+def public_role(
+    role: dict[str, Any], directory: PrincipalDirectory, *, full: bool = True
+) -> dict[str, Any]:
     """The Role shape: ``full`` for GetRole/CreateRole (tags, boundary, last used), else the
-    subset ListRoles returns."""
+    subset ListRoles returns. ``directory`` shows a trusted user or role that was deleted by its
+    unique ID, as IAM does."""
     result = {k: role[k] for k in ("Path", "RoleName", "RoleId", "Arn", "CreateDate")}
-    result["AssumeRolePolicyDocument"] = encode_document(role["AssumeRolePolicyDocument"])
+    trust = displayed_document(role["AssumeRolePolicyDocument"], role.get(TRUST_BINDING), directory)
+    result["AssumeRolePolicyDocument"] = encode_document(trust)
     if role.get("Description") is not None:
         result["Description"] = role["Description"]
     result["MaxSessionDuration"] = role.get("MaxSessionDuration", DEFAULT_MAX_SESSION_DURATION)
@@ -87,10 +108,11 @@ def public_instance_profile(profile: dict[str, Any], roles: Roles) -> dict[str, 
     result = {k: profile[k] for k in ("Path", "InstanceProfileName", "InstanceProfileId", "Arn")}
     result["CreateDate"] = profile["CreateDate"]
     members = []
+    directory = PrincipalDirectory(roles.resources, roles.conn)
     for name in profile.get("Roles", []):
         role = roles.find(name)
         if role is not None:
-            members.append(public_role(role, full=False))
+            members.append(public_role(role, directory, full=False))
     result["Roles"] = members
     if profile.get("Tags"):
         result["Tags"] = tag_list(profile["Tags"])
@@ -100,8 +122,9 @@ def public_instance_profile(profile: dict[str, Any], roles: Roles) -> dict[str, 
 def get_role(runtime, conn, account_id: str, name: str) -> dict[str, Any] | None:
     """A role as STS needs it (None when there is no such role).
 
-    Keys: RoleName, RoleId, Arn, Path, AssumeRolePolicyDocument (the JSON text),
-    MaxSessionDuration, PermissionsBoundary (ARN or None), Tags (dict).
+    Keys: RoleName, RoleId, Arn, Path, AssumeRolePolicyDocument (the JSON text to evaluate:
+    trusted users and roles by unique ID), MaxSessionDuration, PermissionsBoundary (ARN or
+    None), Tags (dict).
     """
     role = Roles(runtime.resources, conn, account_id).find(name)
     if role is None:
@@ -111,7 +134,9 @@ def get_role(runtime, conn, account_id: str, name: str) -> dict[str, Any] | None
         "RoleId": role["RoleId"],
         "Arn": role["Arn"],
         "Path": role["Path"],
-        "AssumeRolePolicyDocument": role["AssumeRolePolicyDocument"],
+        "AssumeRolePolicyDocument": evaluation_document(
+            role["AssumeRolePolicyDocument"], role.get(TRUST_BINDING)
+        ),
         "MaxSessionDuration": role.get("MaxSessionDuration", DEFAULT_MAX_SESSION_DURATION),
         "PermissionsBoundary": role.get("PermissionsBoundary"),
         "Tags": dict(role.get("Tags") or {}),

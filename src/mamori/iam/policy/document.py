@@ -155,8 +155,7 @@ class PrincipalSpec:
             return NO_MATCH
         if facts.principal_arn in self.arns or facts.principal_arn in self.federated:
             return MATCH_DIRECT
-        userid = ctx.get("aws:userid") if self.unique_ids else None
-        if userid and str(userid).split(":", 1)[0] in self.unique_ids:
+        if self._lists_unique_id(ctx):
             return MATCH_ROLE if ptype in ("AssumedRole", "FederatedUser") else MATCH_DIRECT
         if facts.role_arn and facts.role_arn in self.arns:
             return MATCH_ROLE
@@ -164,7 +163,16 @@ class PrincipalSpec:
             return MATCH_ACCOUNT
         return NO_MATCH
 
-    def excludes(self, facts) -> bool:
+    def _lists_unique_id(self, ctx: Mapping[str, object]) -> bool:
+        """Whether the caller's unique ID (a user's, or the role's of a role session) is listed:
+        IAM stores a named user or role as its unique ID (see ``mamori.iam.principal_binding``).
+        """
+        if not self.unique_ids:
+            return False
+        userid = ctx.get("aws:userid")
+        return bool(userid) and str(userid).split(":", 1)[0] in self.unique_ids
+
+    def excludes(self, facts, ctx: Mapping[str, object]) -> bool:
         """Whether a ``NotPrincipal`` holding this element leaves the caller out.
 
         AWS may check the account, then the role, then the session (IAM UG, "NotPrincipal"):
@@ -182,9 +190,16 @@ class PrincipalSpec:
         account_listed = facts.principal_account in self.accounts
         if ptype == "Root":
             return account_listed
-        if not account_listed or facts.principal_arn not in self.arns:
+        if not account_listed:
             return False
-        return not (ptype == "AssumedRole" and facts.role_arn and facts.role_arn not in self.arns)
+        if ptype == "AssumedRole":
+            role_listed = (
+                not facts.role_arn or facts.role_arn in self.arns or self._lists_unique_id(ctx)
+            )
+            return facts.principal_arn in self.arns and role_listed
+        if ptype == "IAMUser":
+            return facts.principal_arn in self.arns or self._lists_unique_id(ctx)
+        return facts.principal_arn in self.arns
 
 
 class _ActionMatcher:
@@ -304,7 +319,7 @@ class Statement:
         if self.principal is None:
             return MATCH_DIRECT
         if self.not_principal:
-            return NO_MATCH if self.principal.excludes(facts) else MATCH_DIRECT
+            return NO_MATCH if self.principal.excludes(facts, ctx) else MATCH_DIRECT
         return self.principal.level(facts, ctx)
 
     def service_keys(self) -> tuple[str, ...] | None:

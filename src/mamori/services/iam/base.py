@@ -17,6 +17,7 @@ from mamori.iam.managed_policies import ManagedPolicies
 from mamori.iam.mfa import MfaDevices
 from mamori.iam.oidc import OidcProviders
 from mamori.iam.passwords import Passwords
+from mamori.iam.principal_binding import PrincipalDirectory
 from mamori.iam.roles import InstanceProfiles, Roles
 from mamori.iam.saml import SamlProviders
 from mamori.iam.users import Users
@@ -69,6 +70,11 @@ class Iam:
     @cached_property
     def saml(self) -> SamlProviders:
         return self._make(SamlProviders)
+
+    @cached_property
+    def principals(self) -> PrincipalDirectory:
+        """Users and roles of every hosted account (principals named in trust policies)."""
+        return PrincipalDirectory(self.runtime.resources, self.conn)
 
 
 class IamBase(Provider):

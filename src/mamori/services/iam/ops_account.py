@@ -153,7 +153,7 @@ class AccountOps(IamBase):
 
     @staticmethod
     def _role_detail(iam: Iam, role: dict) -> dict:
-        detail = public_role(role)
+        detail = public_role(role, iam.principals)
         key = role["RoleName"].lower()
         detail["InstanceProfileList"] = [
             public_instance_profile(p, iam.roles)

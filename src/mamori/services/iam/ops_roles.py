@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from mamori.errors import AwsError
-from mamori.iam.documents import as_text, check_trust_size, validate
+from mamori.iam.documents import as_text, check_trust_size, malformed, validate
 from mamori.iam.entities import check_tags
-from mamori.iam.roles import public_instance_profile, public_role
-from mamori.services.iam.base import IamBase
+from mamori.iam.principal_binding import UnknownPrincipal, bind_principals
+from mamori.iam.roles import public_instance_profile, public_role, with_trust_policy
+from mamori.services.iam.base import Iam, IamBase
 
 MAX_ROLES_PER_INSTANCE_PROFILE = 1
 
 
-def _trust_policy(params) -> str:
+def _trust_policy(iam: Iam, params) -> tuple[str, dict[str, str]]:
+    """The trust policy's text and its binding of trusted users and roles to unique IDs."""
     text = as_text(
         params["PolicyDocument" if "PolicyDocument" in params else "AssumeRolePolicyDocument"]
     )
     check_trust_size(text)
     validate(text, "trust")
-    return text
+    try:
+        return text, bind_principals(text, iam.principals)
+    except UnknownPrincipal as unknown:
+        raise malformed(f'Invalid principal in policy: "AWS":"{unknown.principal}"') from None
 
 
 class RoleOps(IamBase):
@@ -25,7 +30,7 @@ class RoleOps(IamBase):
         name, path = params["RoleName"], params.get("Path", "/")
         iam = self._write(ctx)
         self._authorize(ctx, "iam:CreateRole", iam.roles.arn(path, name), params)
-        trust = _trust_policy(params)
+        trust, binding = _trust_policy(iam, params)
         tags = check_tags(params.get("Tags", []))
         boundary = params.get("PermissionsBoundary")
         if boundary:
@@ -35,27 +40,28 @@ class RoleOps(IamBase):
             path,
             trust,
             ctx.now,
+            trust_binding=binding,
             description=params.get("Description"),
             max_session_duration=params.get("MaxSessionDuration"),
             boundary=boundary,
             tags=tags,
         )
         ctx.add_resource(role["Arn"], "AWS::IAM::Role")
-        result = public_role(role)
+        result = public_role(role, iam.principals)
         result.pop("RoleLastUsed", None)
         return {"Role": result}
 
     def get_role(self, ctx, params):
         with self._read(ctx) as iam:
             role = self._entity(ctx, iam.roles, params["RoleName"], "iam:GetRole")
-        return {"Role": public_role(role)}
+            return {"Role": public_role(role, iam.principals)}
 
     def list_roles(self, ctx, params):
         ctx.authorize("iam:ListRoles", self._arn(ctx, "role/"))
         with self._read(ctx) as iam:
             roles = iam.roles.all(params.get("PathPrefix", "/"))
-        page = iam.roles.page(params, "Roles", roles)
-        page["Roles"] = [public_role(r, full=False) for r in page["Roles"]]
+            page = iam.roles.page(params, "Roles", roles)
+            page["Roles"] = [public_role(r, iam.principals, full=False) for r in page["Roles"]]
         return page
 
     def update_role(self, ctx, params):
@@ -74,12 +80,12 @@ class RoleOps(IamBase):
         role = self._entity(ctx, iam.roles, params["RoleName"], "iam:UpdateRoleDescription")
         updated = {**role, "Description": params["Description"]}
         iam.roles.save(updated, ctx.now)
-        return {"Role": public_role(updated)}
+        return {"Role": public_role(updated, iam.principals)}
 
     def update_assume_role_policy(self, ctx, params):
         iam = self._write(ctx)
         role = self._entity(ctx, iam.roles, params["RoleName"], "iam:UpdateAssumeRolePolicy")
-        iam.roles.save({**role, "AssumeRolePolicyDocument": _trust_policy(params)}, ctx.now)
+        iam.roles.save(with_trust_policy(role, *_trust_policy(iam, params)), ctx.now)
         return {}
 
     def delete_role(self, ctx, params):

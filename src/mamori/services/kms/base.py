@@ -22,6 +22,7 @@ from mamori.services.kms.keys import (
     KEY_TYPE,
     alias_arn,
     current_material,
+    evaluated_policy,
     iso,
     key_arn,
     when,
@@ -300,7 +301,7 @@ class KmsBase(Provider):
                 action,
                 key["Arn"],
                 cond,
-                resource_policy=key["Policy"],
+                resource_policy=evaluated_policy(key),
                 resource_account=key["AWSAccountId"],
                 resource_policy_required=True,
             )

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from mamori.iam.principal_binding import evaluation_document
 from mamori.services.kms.specs import ALGORITHM_FIELDS, SPECS
 
 KEY_TYPE = "AWS::KMS::Key"
@@ -93,6 +94,24 @@ def service_key_policy(account: str, region: str, service: str) -> str:
         },
         indent=2,
     )
+
+
+# The key policy's binding: {user or role ARN as written: unique ID} (principal_binding).
+POLICY_BINDING = "PolicyPrincipalIds"
+
+
+def with_policy(key: dict[str, Any], policy: str, binding: dict[str, str]) -> dict[str, Any]:
+    """The key with this key policy and its binding (kept only when it binds anything)."""
+    updated = {k: v for k, v in key.items() if k != POLICY_BINDING}
+    updated["Policy"] = policy
+    if binding:
+        updated[POLICY_BINDING] = binding
+    return updated
+
+
+def evaluated_policy(key: dict[str, Any]) -> str:
+    """The key policy the policy engine evaluates: named users and roles by unique ID."""
+    return evaluation_document(key["Policy"], key.get(POLICY_BINDING))
 
 
 def new_key(

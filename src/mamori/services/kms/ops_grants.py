@@ -11,7 +11,7 @@ from typing import Any
 from mamori.errors import AwsError
 from mamori.services.kms import errors
 from mamori.services.kms.base import KmsBase
-from mamori.services.kms.keys import GRANT_TYPE, iso, when
+from mamori.services.kms.keys import GRANT_TYPE, evaluated_policy, iso, when
 from mamori.services.kms.util import page
 
 # Operations a grant with encryption context constraints may include.
@@ -226,7 +226,7 @@ class GrantOps(KmsBase):
                 "kms:RetireGrant",
                 key["Arn"],
                 self._conditions(ctx, key),
-                resource_policy=key["Policy"],
+                resource_policy=evaluated_policy(key),
                 resource_account=key["AWSAccountId"],
                 resource_policy_required=True,
             )

@@ -9,11 +9,19 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.iam.policy import MalformedPolicy, parse_policy
+from mamori.iam.principal_binding import (
+    PrincipalDirectory,
+    UnknownPrincipal,
+    bind_principals,
+    displayed_document,
+    evaluation_document,
+)
 from mamori.services.kms import errors
 from mamori.services.kms.base import KmsBase, effective
 from mamori.services.kms.crypto import generate_material
 from mamori.services.kms.keys import (
     KEY_TYPE,
+    POLICY_BINDING,
     default_policy,
     iso,
     key_arn,
@@ -21,6 +29,7 @@ from mamori.services.kms.keys import (
     new_key,
     tag_list,
     when,
+    with_policy,
 )
 from mamori.services.kms.keystore import set_due
 from mamori.services.kms.specs import SPECS
@@ -62,7 +71,7 @@ class KeyOps(KmsBase):
         key_id = str(uuid.uuid4())
         account, region = ctx.account_id, ctx.region
         policy = params.get("Policy") or default_policy(account)
-        self._check_policy(
+        binding = self._check_policy(
             ctx,
             key_arn(region, account, key_id),
             policy,
@@ -81,6 +90,7 @@ class KeyOps(KmsBase):
             tags=tags,
             now=ctx.now,
         )
+        key = with_policy(key, policy, binding)
         conn = ctx.transaction()
         if origin == "AWS_KMS":
             self._add_material(conn, key, generate_material(spec), ctx.now)
@@ -88,21 +98,28 @@ class KeyOps(KmsBase):
         ctx.add_resource(key["Arn"], KEY_TYPE)
         return {"KeyMetadata": metadata(key)}
 
-    def _check_policy(self, ctx, arn: str, policy: str, bypass: bool | None) -> None:
+    def _check_policy(self, ctx, arn: str, policy: str, bypass: bool | None) -> dict[str, str]:
+        """Validate a key policy; its binding of named users and roles to unique IDs."""
         if len(policy.encode()) > MAX_POLICY_BYTES:
             raise malformed("The key policy is too large.")
         try:
             parse_policy(policy, "resource")
         except MalformedPolicy as error:
             raise malformed(error.reason) from None
+        try:
+            binding = bind_principals(policy, self._principals(ctx.transaction()))
+        except UnknownPrincipal:
+            raise malformed(
+                "Policy contains a statement with one or more invalid principals."
+            ) from None
         if bypass:
-            return
+            return binding
         try:
             ctx.authorize(
                 "kms:PutKeyPolicy",
                 arn,
                 {"kms:CallerAccount": ctx.account_id},
-                resource_policy=policy,
+                resource_policy=evaluation_document(policy, binding),
                 resource_account=arn.split(":")[4],
                 resource_policy_required=True,
             )
@@ -110,6 +127,10 @@ class KeyOps(KmsBase):
             raise malformed(
                 "The new key policy will not allow you to update the key policy in the future."
             ) from None
+        return binding
+
+    def _principals(self, conn) -> PrincipalDirectory:
+        return PrincipalDirectory(self.runtime.resources, conn)
 
     # Reading
 
@@ -311,7 +332,10 @@ class KeyOps(KmsBase):
             key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:GetKeyPolicy")
         self._policy_name(params)
-        return {"Policy": key["Policy"], "PolicyName": "default"}
+        with self._read() as conn:
+            directory = self._principals(conn)
+            shown = displayed_document(key["Policy"], key.get(POLICY_BINDING), directory)
+        return {"Policy": shown, "PolicyName": "default"}
 
     @staticmethod
     def _policy_name(params) -> None:
@@ -323,11 +347,10 @@ class KeyOps(KmsBase):
         self._require_customer_managed(key, "PutKeyPolicy")
         self._policy_name(params)
         self._require_not_pending_deletion(key)
-        self._check_policy(
+        binding = self._check_policy(
             ctx, key["Arn"], params["Policy"], params.get("BypassPolicyLockoutSafetyCheck")
         )
-        key["Policy"] = params["Policy"]
-        self._save_key(ctx, key)
+        self._save_key(ctx, with_policy(key, params["Policy"], binding))
         return {}
 
     def list_key_policies(self, ctx, params):

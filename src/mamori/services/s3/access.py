@@ -20,6 +20,7 @@ import ipaddress
 import json
 from typing import Any
 
+from mamori.iam.principal_binding import evaluation_document
 from mamori.services.s3.buckets import Bucket
 
 _FIXED_KEYS = {
@@ -117,7 +118,7 @@ def effective_policy(ctx, bucket: Bucket) -> str | None:
         principal = ctx.principal
         if principal.type == "Anonymous" or principal.account_id != bucket.account:
             return None
-    return policy
+    return evaluation_document(policy, bucket.policy_binding)
 
 
 def authorize(

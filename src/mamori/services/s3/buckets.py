@@ -94,6 +94,11 @@ class Bucket:
         return self.config.get("policy")
 
     @property
+    def policy_binding(self) -> dict[str, str] | None:
+        """The users and roles the policy names, bound to their unique IDs (principal_binding)."""
+        return self.config.get("policy_principal_ids")
+
+    @property
     def public_access_block(self) -> dict[str, bool] | None:
         return self.config.get("public_access_block")
 

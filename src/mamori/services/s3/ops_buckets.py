@@ -11,6 +11,12 @@ import sqlalchemy as sa
 
 from mamori.errors import AwsError
 from mamori.iam.policy import MalformedPolicy, parse_policy
+from mamori.iam.principal_binding import (
+    PrincipalDirectory,
+    UnknownPrincipal,
+    bind_principals,
+    displayed_document,
+)
 from mamori.services.s3 import buckets, objects
 from mamori.services.s3.access import authorize, is_public
 from mamori.services.s3.base import S3Base, owner
@@ -292,6 +298,10 @@ class BucketOps(S3Base):
             parse_policy(text, "resource")
         except MalformedPolicy as exc:
             raise _malformed_policy(str(getattr(exc, "reason", exc))) from None
+        try:
+            binding = bind_principals(text, self._principals(ctx.transaction()))
+        except UnknownPrincipal:
+            raise _malformed_policy("Invalid principal in policy") from None
         _check_policy_resources(text, bucket.name)
         bpa = bucket.public_access_block or {}
         if bpa.get("BlockPublicPolicy") and is_public(text):
@@ -302,21 +312,26 @@ class BucketOps(S3Base):
                 "BlockPublicPolicy block public access setting.",
                 status=403,
             )
-        self._configure(ctx, bucket, policy=text)
+        self._configure(ctx, bucket, policy=text, policy_principal_ids=binding or None)
         return {}
+
+    def _principals(self, conn) -> PrincipalDirectory:
+        return PrincipalDirectory(self.runtime.resources, conn)
 
     def get_bucket_policy(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
         self._authorize_policy_op(ctx, bucket, "s3:GetBucketPolicy")
         if not bucket.policy:
             raise AwsError("NoSuchBucketPolicy", "The bucket policy does not exist", status=404)
-        return {"Policy": bucket.policy}
+        with self._read() as conn:
+            shown = displayed_document(bucket.policy, bucket.policy_binding, self._principals(conn))
+        return {"Policy": shown}
 
     def delete_bucket_policy(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
         self._authorize_policy_op(ctx, bucket, "s3:DeleteBucketPolicy")
         if bucket.policy:
-            self._configure(ctx, bucket, policy=None)
+            self._configure(ctx, bucket, policy=None, policy_principal_ids=None)
         return {}
 
     def get_bucket_policy_status(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
