@@ -15,7 +15,9 @@ import uuid
 from datetime import timedelta
 
 from tests.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from tests.e2e.s3_helpers import new_bucket
 from tests.e2e.sts_helpers import server_now, time_travel
+from tests.e2e.test_cloudtrail_lookup import lookup, wait_for
 from tests.e2e.test_cloudtrail_trails import ACCOUNT, trail_bucket
 
 LOG_KEY = re.compile(
@@ -171,6 +173,44 @@ def test_delivery_digests_and_validate_logs(server):
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
     assert re.search(rf"Digest file\ts3://{bucket}/{re.escape(digests[0])}\tINVALID", out), out
+
+
+def test_data_events_reach_trails_but_not_the_event_history(server):
+    ct, s3 = server.client("cloudtrail"), server.client("s3")
+    bucket, source = trail_bucket(s3), new_bucket(s3, "data")
+    name = f"trail-{uuid.uuid4().hex[:8]}"
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    ct.put_event_selectors(
+        TrailName=name,
+        EventSelectors=[
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "DataResources": [
+                    {"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{source}/"]}
+                ],
+            }
+        ],
+    )
+    ct.start_logging(Name=name)
+    put = s3.put_object(Bucket=source, Key="a.txt", Body=b"data")["ResponseMetadata"]["RequestId"]
+    s3.get_object(Bucket=source, Key="a.txt")["Body"].read()
+    marker = new_bucket(s3, "marker")  # a management event journaled after the data events
+    wait_for(
+        ct, "EventName", "CreateBucket", lambda r: marker in json.dumps(r["requestParameters"])
+    )
+    assert lookup(ct, "EventName", "PutObject") == []
+    assert lookup(ct, "EventName", "GetObject") == []
+    s3_events = {e["EventName"] for e in lookup(ct, "EventSource", "s3.amazonaws.com")}
+    assert "CreateBucket" in s3_events and not s3_events & {"PutObject", "GetObject"}
+
+    time_travel(server, 61)
+    records = [r for recs in log_files(s3, bucket).values() for r in recs]
+    data = [r for r in records if r["eventName"] in ("PutObject", "GetObject")]
+    assert put in {r["requestID"] for r in data}
+    assert all(r["eventCategory"] == "Data" and r["managementEvent"] is False for r in data)
+    created = [r for r in records if r["eventName"] == "CreateBucket"]
+    assert created and all(r["eventCategory"] == "Management" for r in created)
 
 
 def test_no_loss_after_sigkill(fresh_server):

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mamori.errors import AwsError
-from mamori.journal import Consumer
+from mamori.journal import Consumer, categories
 from mamori.journal.cursors import Cursors
 from mamori.services.cloudtrail import digest, selectors
 from mamori.services.cloudtrail.schema import log_files_table
@@ -82,12 +82,13 @@ def log_file_key(trail: Trail, region: str, now: datetime) -> str:
 
 
 def delivered_record(record: dict[str, Any], ev: selectors.EventView) -> dict[str, Any]:
-    """The record as a log file carries it (data events marked as such)."""
-    if ev.category != "Data":
+    """The record as a log file carries it: a data event names the resources it acted on (its
+    category is in the journal record already; set again for records journaled before it was)."""
+    if ev.category != categories.DATA:
         return record
     out = dict(record)
     out["managementEvent"] = False
-    out["eventCategory"] = "Data"
+    out["eventCategory"] = categories.DATA
     out["resources"] = [
         {"type": t, "ARN": a, "accountId": record.get("recipientAccountId")}
         for t, a in ev.resources

@@ -12,8 +12,9 @@ within one field, any ``Equals``/``StartsWith``/``EndsWith`` value may match, ev
 ``NotEquals``/``NotStartsWith``/``NotEndsWith`` value must not; all fields of a selector must hold;
 any selector may match.
 
-What mamori records as data events: S3 object-level operations (AWS's S3 data events), with the
-object (``AWS::S3::Object``) as resource. Everything else is a management event.
+Which events are data events is :mod:`mamori.journal.categories`' table (S3 object-level
+operations, with the object, ``AWS::S3::Object``, as resource); everything else is a management
+event.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mamori.errors import AwsError
+from mamori.journal import categories
 
 DEFAULT_EVENT_SELECTORS = [
     {
@@ -33,35 +35,6 @@ DEFAULT_EVENT_SELECTORS = [
 ]
 
 S3_SOURCE = "s3.amazonaws.com"
-#: S3 object-level API operations: CloudTrail data events.
-S3_DATA_EVENTS = frozenset(
-    {
-        "GetObject",
-        "HeadObject",
-        "PutObject",
-        "DeleteObject",
-        "DeleteObjects",
-        "CopyObject",
-        "GetObjectAcl",
-        "PutObjectAcl",
-        "GetObjectTagging",
-        "PutObjectTagging",
-        "DeleteObjectTagging",
-        "GetObjectAttributes",
-        "GetObjectRetention",
-        "PutObjectRetention",
-        "GetObjectLegalHold",
-        "PutObjectLegalHold",
-        "RestoreObject",
-        "SelectObjectContent",
-        "CreateMultipartUpload",
-        "UploadPart",
-        "UploadPartCopy",
-        "CompleteMultipartUpload",
-        "AbortMultipartUpload",
-        "ListParts",
-    }
-)
 FIELDS = {
     "eventCategory",
     "readOnly",
@@ -115,9 +88,8 @@ def view(record: dict[str, Any]) -> EventView:
         for r in record.get("resources") or []
         if isinstance(r, dict)
     ]
-    category = "Management"
-    if source == S3_SOURCE and name in S3_DATA_EVENTS:
-        category = "Data"
+    category = categories.event_category(source, name)
+    if category == categories.DATA and source == S3_SOURCE:
         arn = _s3_object_arn(record)
         if arn is not None and not any(t == "AWS::S3::Object" for t, _ in resources):
             resources.append(("AWS::S3::Object", arn))
