@@ -175,6 +175,56 @@ def test_delivery_digests_and_validate_logs(server):
     assert re.search(rf"Digest file\ts3://{bucket}/{re.escape(digests[0])}\tINVALID", out), out
 
 
+def digests_of(s3, bucket: str) -> list[tuple[str, dict]]:
+    """(key, document) of every digest file in the bucket, oldest first."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/")
+    keys = sorted(i["Key"] for i in listed.get("Contents", []))
+    return [
+        (k, json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read())))
+        for k in keys
+    ]
+
+
+def test_no_digest_lists_files_delivered_without_validation_and_restarts_break_the_chain(server):
+    ct, s3, iam = (server.client(s) for s in ("cloudtrail", "s3", "iam"))
+    bucket = trail_bucket(s3)
+    name = f"trail-{uuid.uuid4().hex[:8]}"
+    arn = ct.create_trail(Name=name, S3BucketName=bucket, EnableLogFileValidation=True)["TrailARN"]
+    started = server_now(server)
+    ct.start_logging(Name=name)
+    iam.list_users()
+    time_travel(server, 3600)  # a log file and the first digest
+    ct.update_trail(Name=name, EnableLogFileValidation=False)
+    unvalidated = iam.list_roles()["ResponseMetadata"]["RequestId"]
+    time_travel(server, 3600)  # a log file delivered while validation is off
+    ct.update_trail(Name=name, EnableLogFileValidation=True)
+    iam.list_users()
+    time_travel(server, 3600)  # the first digest of a new chain
+    ct.stop_logging(Name=name)
+    ct.start_logging(Name=name)
+    iam.list_users()
+    time_travel(server, 3600)  # logging restarted: another new chain
+
+    files = log_files(s3, bucket)
+    off = {k for k, records in files.items() if unvalidated in {r["requestID"] for r in records}}
+    assert off
+    digests = digests_of(s3, bucket)
+    assert len(digests) == 3, [k for k, _ in digests]
+    listed = {f["s3Object"] for _, d in digests for f in d["logFiles"]}
+    assert listed and not listed & off
+    first, *restarted = (d for _, d in digests)
+    assert first["previousDigestSignature"] is None
+    for d in restarted:
+        assert d["logFiles"], d
+        assert (d["previousDigestSignature"], d["previousDigestS3Object"]) == (None, None), d
+
+    result = validate_logs(server, arn, started - timedelta(minutes=5), server_now(server))
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "3/3 digest files valid" in out, out
+    assert f"{len(listed)}/{len(listed)} log files valid" in out, out
+
+
 def test_data_events_reach_trails_but_not_the_event_history(server):
     ct, s3 = server.client("cloudtrail"), server.client("s3")
     bucket, source = trail_bucket(s3), new_bucket(s3, "data")

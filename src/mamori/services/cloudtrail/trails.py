@@ -101,6 +101,13 @@ class Trail:
     def validation(self) -> bool:
         return bool(self.config.get("LogFileValidationEnabled"))
 
+    def start_digest_chain(self, now: datetime) -> None:
+        """Validation (re)starts: each region's next digest is the first of a new chain (no
+        previousDigest*), covering from ``now``. AWS breaks the chain whenever validation is
+        disabled or logging stops."""
+        self.status["ValidationSince"] = iso(now)
+        self.status.pop("Digests", None)
+
     def covers(self, region: str, when: datetime) -> bool:
         """Was the trail logging ``region``'s events at ``when``?"""
         if not self.multi_region and region != self.region:
@@ -369,7 +376,7 @@ class TrailOps:
         if "EnableLogFileValidation" in params:
             enabled = bool(params["EnableLogFileValidation"])
             if enabled and not config.get("LogFileValidationEnabled") and trail.logging:
-                trail.status["ValidationSince"] = iso(ctx.now)
+                trail.start_digest_chain(ctx.now)
             config["LogFileValidationEnabled"] = enabled
         if config.get("IsMultiRegionTrail") and not config.get("IncludeGlobalServiceEvents", True):
             raise AwsError(
@@ -456,8 +463,8 @@ class TrailOps:
         if not trail.logging:
             trail.status["IsLogging"] = True
             trail.status["StartLoggingTime"] = iso(ctx.now)
-            if trail.validation and not trail.status.get("ValidationSince"):
-                trail.status["ValidationSince"] = iso(ctx.now)
+            if trail.validation:
+                trail.start_digest_chain(ctx.now)
             conn = ctx.transaction()
             trail.save(conn)
         ctx.add_resource(trail.arn, "AWS::CloudTrail::Trail")
