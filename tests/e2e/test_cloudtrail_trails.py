@@ -155,6 +155,26 @@ def test_create_trail_checks(clients):
     assert code(err) == "TrailNotFoundException"
 
 
+def test_kms_key_must_be_in_the_bucket_region(server, clients):
+    from tests.e2e.test_cloudtrail_delivery import key_policy
+
+    ct, s3, kms = clients
+    bucket = trail_bucket(s3)  # us-east-1
+    west_key = server.client("kms", region_name="us-west-2").create_key(Policy=key_policy())
+    west_arn = west_key["KeyMetadata"]["Arn"]
+    n = name()
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=n, S3BucketName=bucket, KmsKeyId=west_arn)
+    assert code(err) == "KmsKeyNotFoundException"
+    assert ct.describe_trails(trailNameList=[n])["trailList"] == []
+    east_arn = kms.create_key(Policy=key_policy())["KeyMetadata"]["Arn"]
+    ct.create_trail(Name=n, S3BucketName=bucket, KmsKeyId=east_arn)
+    with pytest.raises(ClientError) as err:
+        ct.update_trail(Name=n, KmsKeyId=west_arn)
+    assert code(err) == "KmsKeyNotFoundException"
+    assert ct.get_trail(Name=n)["Trail"]["KmsKeyId"] == east_arn
+
+
 def test_event_selectors(clients):
     ct, s3, _ = clients
     bucket = trail_bucket(s3)

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from mamori.errors import AwsError
 from mamori.services.cloudtrail import selectors
 from mamori.services.cloudtrail.schema import log_files_table, trails_table
+from mamori.services.s3 import buckets
 from mamori.services.s3.service_access import ServiceContext, check_access
 
 _t = trails_table.c
@@ -254,9 +255,19 @@ class TrailOps:
                     "InsufficientS3BucketPolicyException",
                     f"Incorrect S3 bucket policy is detected for bucket: {bucket}",
                 ) from None
+            bucket_region = buckets.get(conn, bucket).region
         key_id = config.get("KmsKeyId")
         if key_id:
-            config["KmsKeyId"] = self._check_key(ctx, service, arn, bucket, key_id)
+            key_arn = self._check_key(ctx, service, arn, bucket, key_id)
+            if key_arn.split(":")[3] != bucket_region:
+                # AWS: KmsKeyNotFoundException also "when the S3 bucket and the KMS key are not
+                # in the same Region".
+                raise AwsError(
+                    "KmsKeyNotFoundException",
+                    f"KMS key {key_id} is not in the Region of S3 bucket {bucket}: "
+                    f"{bucket_region}.",
+                )
+            config["KmsKeyId"] = key_arn
 
     def _check_key(self, ctx, service, arn: str, bucket: str, key_id: str) -> str:
         from mamori.services.kms import api
