@@ -217,3 +217,27 @@ def test_event_selectors(clients):
         )
     assert code(err) == "InvalidEventSelectorsException"
     ct.delete_trail(Name=n)
+
+
+def test_describe_trails_matches_names_in_this_region_and_arns_anywhere(server, clients):
+    ct, s3, _ = clients
+    bucket = trail_bucket(s3)
+    multi, single = name(), name()
+    multi_arn = ct.create_trail(Name=multi, S3BucketName=bucket, IsMultiRegionTrail=True)[
+        "TrailARN"
+    ]
+    single_arn = ct.create_trail(Name=single, S3BucketName=bucket)["TrailARN"]
+    west = server.client("cloudtrail", region_name="us-west-2")
+
+    def described(**params) -> list[str]:
+        return [t["TrailARN"] for t in west.describe_trails(**params)["trailList"]]
+
+    assert described(trailNameList=[multi]) == []
+    assert described(trailNameList=[single]) == []
+    assert described(trailNameList=[single_arn]) == [single_arn]
+    assert described(trailNameList=[multi_arn]) == [multi_arn]
+    assert described(trailNameList=[multi_arn], includeShadowTrails=False) == []
+    assert multi_arn in described() and single_arn not in described()
+    assert multi_arn not in described(includeShadowTrails=False)
+    home = [t["TrailARN"] for t in ct.describe_trails(trailNameList=[multi, single])["trailList"]]
+    assert sorted(home) == sorted([multi_arn, single_arn])

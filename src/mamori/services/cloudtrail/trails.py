@@ -212,13 +212,6 @@ class TrailOps:
             )
         return trail
 
-    def _visible(self, conn, ctx, shadows: bool = True) -> list[Trail]:
-        return [
-            t
-            for t in load_trails(conn, ctx.account_id)
-            if t.region == ctx.region or (shadows and t.multi_region)
-        ]
-
     # -- checks ---------------------------------------------------------------------------------
 
     def _check_destination(self, ctx, arn: str, config: dict[str, Any]) -> None:
@@ -418,12 +411,20 @@ class TrailOps:
 
     def describe_trails(self, ctx, params):
         ctx.authorize("cloudtrail:DescribeTrails", "*")
-        names = params.get("trailNameList") or []
-        shadows = params.get("includeShadowTrails", True)
+        names = set(params.get("trailNameList") or [])
+        shadows = params.get("includeShadowTrails")
         with self.runtime.store.connect() as conn:
-            trails = self._visible(conn, ctx, shadows)
+            trails = load_trails(conn, ctx.account_id)
         if names:
-            trails = [t for t in trails if t.name in names or t.arn in names]
+            # A name matches only a trail whose home is this Region; another Region's trail is
+            # described only by its ARN.
+            trails = [
+                t for t in trails if t.arn in names or (t.name in names and t.region == ctx.region)
+            ]
+        else:
+            trails = [t for t in trails if t.region == ctx.region or t.multi_region]
+        if shadows is False:
+            trails = [t for t in trails if not (t.multi_region and t.region != ctx.region)]
         return {"trailList": [t.description() for t in trails]}
 
     def list_trails(self, ctx, params):
