@@ -241,3 +241,77 @@ def test_describe_trails_matches_names_in_this_region_and_arns_anywhere(server, 
     assert multi_arn not in described(includeShadowTrails=False)
     home = [t["TrailARN"] for t in ct.describe_trails(trailNameList=[multi, single])["trailList"]]
     assert sorted(home) == sorted([multi_arn, single_arn])
+
+
+def test_put_event_selectors_rejects_what_aws_rejects(clients):
+    ct, s3, _ = clients
+    n = name()
+    ct.create_trail(Name=n, S3BucketName=trail_bucket(s3))
+    before = ct.get_event_selectors(TrailName=n)
+    before.pop("ResponseMetadata")
+
+    def rejected(**selectors) -> None:
+        with pytest.raises(ClientError) as err:
+            ct.put_event_selectors(TrailName=n, **selectors)
+        assert code(err) == "InvalidEventSelectorsException", selectors
+
+    category = {"Field": "eventCategory", "Equals": ["Data"]}
+    s3_objects = {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}
+    for field in (
+        {"Field": "readOnly", "StartsWith": ["t"]},
+        {"Field": "readOnly", "Equals": ["true"], "NotEquals": ["false"]},
+        {"Field": "resources.type", "NotEquals": ["AWS::S3::Object"]},
+    ):
+        rejected(AdvancedEventSelectors=[{"FieldSelectors": [category, field]}])
+    rejected(
+        AdvancedEventSelectors=[
+            {"FieldSelectors": [{"Field": "eventCategory", "StartsWith": ["Man"]}]}
+        ]
+    )
+    arns = [f"arn:aws:s3:::b{i}/" for i in range(499)]
+    rejected(
+        AdvancedEventSelectors=[
+            {
+                "FieldSelectors": [
+                    category,
+                    s3_objects,
+                    {"Field": "resources.ARN", "StartsWith": arns},
+                ]
+            }
+        ]
+    )  # 501 values in all
+    s3_values = [f"arn:aws:s3:::b{i}/" for i in range(126)]
+    data = [{"Type": "AWS::S3::Object", "Values": s3_values}]
+    rejected(EventSelectors=[{"DataResources": data}, {"DataResources": data}])  # 252 in all
+    rejected(EventSelectors=[{"ExcludeManagementEventSources": ["s3.amazonaws.com"]}])
+    rejected(
+        EventSelectors=[{"DataResources": [{"Type": "AWS::SNS::Topic", "Values": ["arn:aws:sns"]}]}]
+    )
+    after = ct.get_event_selectors(TrailName=n)
+    after.pop("ResponseMetadata")
+    assert after == before
+
+    ct.put_event_selectors(
+        TrailName=n,
+        AdvancedEventSelectors=[
+            {
+                "FieldSelectors": [
+                    category,
+                    s3_objects,
+                    {"Field": "resources.ARN", "StartsWith": arns[:498]},
+                ]
+            }
+        ],
+    )  # 500 values: the limit
+    ct.put_event_selectors(
+        TrailName=n,
+        EventSelectors=[
+            {
+                "ExcludeManagementEventSources": ["kms.amazonaws.com", "rdsdata.amazonaws.com"],
+                "DataResources": [
+                    {"Type": "AWS::S3::Object", "Values": s3_values + s3_values[:123]},
+                    {"Type": "AWS::Lambda::Function", "Values": ["arn:aws:lambda"]},
+                ],
+            }
+        ],
+    )  # 250 data resources: the limit

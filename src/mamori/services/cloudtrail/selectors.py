@@ -48,6 +48,16 @@ FIELDS = {
     "errorCode",
 }
 OPERATORS = ("Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith")
+#: Fields whose only valid operator is Equals (model: AdvancedFieldSelector.Equals).
+EQUALS_ONLY_FIELDS = ("readOnly", "eventCategory", "resources.type")
+#: The most values all conditions of all advanced selectors of a trail may have together.
+MAX_ADVANCED_VALUES = 500
+#: The resource types basic selectors' DataResources may name (model: DataResource.Type).
+BASIC_RESOURCE_TYPES = ("AWS::DynamoDB::Table", "AWS::Lambda::Function", "AWS::S3::Object")
+#: The most data resources (values) all basic selectors of a trail may have together.
+MAX_DATA_RESOURCES = 250
+#: The event sources ExcludeManagementEventSources may name (model: EventSelector).
+EXCLUDABLE_SOURCES = ("kms.amazonaws.com", "rdsdata.amazonaws.com")
 
 
 def invalid_selectors(message: str) -> AwsError:
@@ -122,6 +132,11 @@ def check_basic(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             kind = resource.get("Type")
             if not kind:
                 raise invalid_selectors("DataResources must specify a Type.")
+            if kind not in BASIC_RESOURCE_TYPES:
+                raise invalid_selectors(
+                    f"Invalid DataResource type: {kind}. Basic event selectors support only "
+                    f"{', '.join(BASIC_RESOURCE_TYPES)}."
+                )
             values = list(resource.get("Values") or [])
             if kind == "AWS::S3::Object":
                 for value in values:
@@ -133,15 +148,26 @@ def check_basic(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             f"Value {value} for DataResources.Values is invalid."
                         )
             data.append({"Type": kind, "Values": values})
+        excluded = list(sel.get("ExcludeManagementEventSources") or [])
+        for source in excluded:
+            if source not in EXCLUDABLE_SOURCES:
+                raise invalid_selectors(
+                    f"Invalid ExcludeManagementEventSources value: {source}. Only "
+                    f"{' and '.join(EXCLUDABLE_SOURCES)} can be excluded."
+                )
         normalized.append(
             {
                 "ReadWriteType": rw,
                 "IncludeManagementEvents": bool(sel.get("IncludeManagementEvents", True)),
                 "DataResources": data,
-                "ExcludeManagementEventSources": list(
-                    sel.get("ExcludeManagementEventSources") or []
-                ),
+                "ExcludeManagementEventSources": excluded,
             }
+        )
+    resources = sum(len(r["Values"]) for sel in normalized for r in sel["DataResources"])
+    if resources > MAX_DATA_RESOURCES:
+        raise invalid_selectors(
+            f"A trail can have at most {MAX_DATA_RESOURCES} data resources across all event "
+            f"selectors; {resources} were specified."
         )
     return normalized
 
@@ -170,6 +196,11 @@ def check_advanced(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     entry[op] = [str(v) for v in f[op]]
             if len(entry) == 1:
                 raise invalid_selectors(f"Field {name} must have at least one condition.")
+            if name in EQUALS_ONLY_FIELDS and set(entry) != {"Field", "Equals"}:
+                raise invalid_selectors(
+                    f"Invalid operator for field {name}: Equals is the only valid operator for "
+                    f"the {', '.join(EQUALS_ONLY_FIELDS)} fields."
+                )
             if name == "eventCategory":
                 for value in entry.get("Equals", []) + entry.get("NotEquals", []):
                     if value not in ("Management", "Data", "Insight", "NetworkActivity"):
@@ -179,6 +210,18 @@ def check_advanced(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if sel.get("Name"):
             item["Name"] = sel["Name"]
         normalized.append(item)
+    values = sum(
+        len(f[op])
+        for sel in normalized
+        for f in sel["FieldSelectors"]
+        for op in OPERATORS
+        if op in f
+    )
+    if values > MAX_ADVANCED_VALUES:
+        raise invalid_selectors(
+            f"Advanced event selectors can have at most {MAX_ADVANCED_VALUES} values for all "
+            f"conditions and selectors on a trail; {values} were specified."
+        )
     return normalized
 
 
