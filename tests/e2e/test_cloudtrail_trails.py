@@ -315,3 +315,41 @@ def test_put_event_selectors_rejects_what_aws_rejects(clients):
             }
         ],
     )  # 250 data resources: the limit
+
+
+def test_tags_as_aws_checks_them(server, clients):
+    ct, s3, _ = clients
+    bucket = trail_bucket(s3)
+    too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    n = name()
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=n, S3BucketName=bucket, TagsList=too_many)
+    assert code(err) == "TagsLimitExceededException"
+    assert ct.describe_trails(trailNameList=[n])["trailList"] == []
+
+    arn = ct.create_trail(Name=n, S3BucketName=bucket, IsMultiRegionTrail=True)["TrailARN"]
+
+    def tags() -> list[dict]:
+        return ct.list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
+
+    ct.add_tags(ResourceId=arn, TagsList=[{"Key": "bare"}, {"Key": "team", "Value": "sec"}])
+    assert tags() == [{"Key": "bare"}, {"Key": "team", "Value": "sec"}]
+    with pytest.raises(ClientError) as err:
+        ct.add_tags(
+            ResourceId=arn, TagsList=[{"Key": "d", "Value": "1"}, {"Key": "d", "Value": "2"}]
+        )
+    assert code(err) == "InvalidTagParameterException"
+
+    west = server.client("cloudtrail", region_name="us-west-2")
+    with pytest.raises(ClientError) as err:
+        west.add_tags(ResourceId=arn, TagsList=[{"Key": "west", "Value": "x"}])
+    assert code(err) == "CloudTrailARNInvalidException"
+    with pytest.raises(ClientError) as err:
+        west.remove_tags(ResourceId=arn, TagsList=[{"Key": "team"}])
+    assert code(err) == "CloudTrailARNInvalidException"
+    assert tags() == [{"Key": "bare"}, {"Key": "team", "Value": "sec"}]
+
+    with pytest.raises(ClientError) as err:
+        ct.list_tags(ResourceIdList=[arn] * 21)
+    assert code(err) == "InvalidParameterException"
+    assert len(ct.list_tags(ResourceIdList=[arn] * 20)["ResourceTagList"]) == 20

@@ -321,7 +321,8 @@ class TrailOps:
                     f"Trail {name} already exists for customer: {ctx.account_id}",
                 )
         self._check_destination(ctx, arn, config)
-        tags = {t["Key"]: t.get("Value", "") for t in params.get("TagsList") or []}
+        tags = _tags_of(params.get("TagsList"))
+        _check_tag_count(tags)
         status: dict[str, Any] = {"IsLogging": False}
         conn = ctx.transaction()
         try:
@@ -534,43 +535,82 @@ class TrailOps:
 
     # -- tags -----------------------------------------------------------------------------------
 
-    def _tagged(self, ctx, arn: str, action: str) -> Trail:
+    def _tagged(self, ctx, arn: str, action: str, *, home_only: bool = False) -> Trail:
+        match = _ARN.match(arn or "")
+        if not match:
+            raise AwsError("InvalidTrailNameException", f"Invalid trail ARN: {arn}")
+        if home_only and match.group(1) != ctx.region:
+            # AWS: a trail that applies to all Regions is tagged only from its home Region.
+            raise AwsError(
+                "CloudTrailARNInvalidException",
+                f"Region in ARN is wrong, you can only access resources in region {ctx.region}.",
+            )
         with self.runtime.store.connect() as conn:
-            if not _ARN.match(arn or ""):
-                raise AwsError("InvalidTrailNameException", f"Invalid trail ARN: {arn}")
             trail = self._find(conn, ctx, arn)
         ctx.authorize(action, trail.arn)
         return trail
 
     def add_tags(self, ctx, params):
-        trail = self._tagged(ctx, params["ResourceId"], "cloudtrail:AddTags")
-        for tag in params.get("TagsList") or []:
-            trail.tags[tag["Key"]] = tag.get("Value", "")
-        if len(trail.tags) > 50:
-            raise AwsError(
-                "TagsLimitExceededException", "The number of tags exceeds the limit of 50."
-            )
+        trail = self._tagged(ctx, params["ResourceId"], "cloudtrail:AddTags", home_only=True)
+        trail.tags.update(_tags_of(params.get("TagsList")))
+        _check_tag_count(trail.tags)
         trail.save(ctx.transaction())
         return {}
 
     def remove_tags(self, ctx, params):
-        trail = self._tagged(ctx, params["ResourceId"], "cloudtrail:RemoveTags")
+        trail = self._tagged(ctx, params["ResourceId"], "cloudtrail:RemoveTags", home_only=True)
         for tag in params.get("TagsList") or []:
             trail.tags.pop(tag["Key"], None)
         trail.save(ctx.transaction())
         return {}
 
     def list_tags(self, ctx, params):
+        arns = params.get("ResourceIdList") or []
+        if len(arns) > MAX_LIST_TAGS_ARNS:
+            raise AwsError(
+                "InvalidParameterException",
+                f"ResourceIdList has a limit of {MAX_LIST_TAGS_ARNS} ARNs; {len(arns)} were given.",
+            )
         result = []
-        for arn in params.get("ResourceIdList") or []:
+        for arn in arns:
             trail = self._tagged(ctx, arn, "cloudtrail:ListTags")
             result.append(
                 {
                     "ResourceId": trail.arn,
-                    "TagsList": [{"Key": k, "Value": v} for k, v in sorted(trail.tags.items())],
+                    "TagsList": [_tag(k, v) for k, v in sorted(trail.tags.items())],
                 }
             )
         return {"ResourceTagList": result}
+
+
+MAX_TAGS = 50
+MAX_LIST_TAGS_ARNS = 20
+
+
+def _tags_of(tags_list: list[dict[str, Any]] | None) -> dict[str, str | None]:
+    """Key -> value (None: the tag has no value, and AWS lists it without one) of a TagsList,
+    whose keys must be unique."""
+    tags: dict[str, str | None] = {}
+    for tag in tags_list or []:
+        key = tag["Key"]
+        if key in tags:
+            raise AwsError(
+                "InvalidTagParameterException",
+                f"Tag keys must be unique; the request contains the key {key} more than once.",
+            )
+        tags[key] = tag.get("Value")
+    return tags
+
+
+def _check_tag_count(tags: dict[str, str | None]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise AwsError(
+            "TagsLimitExceededException", f"The number of tags exceeds the limit of {MAX_TAGS}."
+        )
+
+
+def _tag(key: str, value: str | None) -> dict[str, str]:
+    return {"Key": key} if value is None else {"Key": key, "Value": value}
 
 
 def _trail_output(trail: Trail) -> dict[str, Any]:
