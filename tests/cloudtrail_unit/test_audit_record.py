@@ -195,3 +195,12 @@ def test_tls_details_name_the_host_when_given():
         "clientProvidedHostHeader": "localhost:4566",
     }
     assert "tlsDetails" not in _record("sts", "GetCallerIdentity", "us-east-1")
+
+
+def test_s3_object_operations_are_data_events_in_the_journal_record():
+    for operation in ("PutObject", "GetObject", "DeleteObjects"):
+        record = _record("s3", operation, "us-east-1")
+        assert (record["eventCategory"], record["managementEvent"]) == ("Data", False), operation
+    for service, operation in (("s3", "CreateBucket"), ("s3", "ListObjectsV2"), ("kms", "Decrypt")):
+        record = _record(service, operation, "us-east-1")
+        assert (record["eventCategory"], record["managementEvent"]) == ("Management", True)

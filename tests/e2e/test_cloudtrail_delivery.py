@@ -15,7 +15,9 @@ import uuid
 from datetime import timedelta
 
 from tests.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from tests.e2e.s3_helpers import new_bucket
 from tests.e2e.sts_helpers import server_now, time_travel
+from tests.e2e.test_cloudtrail_lookup import lookup, wait_for
 from tests.e2e.test_cloudtrail_trails import ACCOUNT, trail_bucket
 
 LOG_KEY = re.compile(
@@ -171,6 +173,94 @@ def test_delivery_digests_and_validate_logs(server):
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
     assert re.search(rf"Digest file\ts3://{bucket}/{re.escape(digests[0])}\tINVALID", out), out
+
+
+def digests_of(s3, bucket: str) -> list[tuple[str, dict]]:
+    """(key, document) of every digest file in the bucket, oldest first."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/")
+    keys = sorted(i["Key"] for i in listed.get("Contents", []))
+    return [
+        (k, json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read())))
+        for k in keys
+    ]
+
+
+def test_no_digest_lists_files_delivered_without_validation_and_restarts_break_the_chain(server):
+    ct, s3, iam = (server.client(s) for s in ("cloudtrail", "s3", "iam"))
+    bucket = trail_bucket(s3)
+    name = f"trail-{uuid.uuid4().hex[:8]}"
+    arn = ct.create_trail(Name=name, S3BucketName=bucket, EnableLogFileValidation=True)["TrailARN"]
+    started = server_now(server)
+    ct.start_logging(Name=name)
+    iam.list_users()
+    time_travel(server, 3600)  # a log file and the first digest
+    ct.update_trail(Name=name, EnableLogFileValidation=False)
+    unvalidated = iam.list_roles()["ResponseMetadata"]["RequestId"]
+    time_travel(server, 3600)  # a log file delivered while validation is off
+    ct.update_trail(Name=name, EnableLogFileValidation=True)
+    iam.list_users()
+    time_travel(server, 3600)  # the first digest of a new chain
+    ct.stop_logging(Name=name)
+    ct.start_logging(Name=name)
+    iam.list_users()
+    time_travel(server, 3600)  # logging restarted: another new chain
+
+    files = log_files(s3, bucket)
+    off = {k for k, records in files.items() if unvalidated in {r["requestID"] for r in records}}
+    assert off
+    digests = digests_of(s3, bucket)
+    assert len(digests) == 3, [k for k, _ in digests]
+    listed = {f["s3Object"] for _, d in digests for f in d["logFiles"]}
+    assert listed and not listed & off
+    first, *restarted = (d for _, d in digests)
+    assert first["previousDigestSignature"] is None
+    for d in restarted:
+        assert d["logFiles"], d
+        assert (d["previousDigestSignature"], d["previousDigestS3Object"]) == (None, None), d
+
+    result = validate_logs(server, arn, started - timedelta(minutes=5), server_now(server))
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "3/3 digest files valid" in out, out
+    assert f"{len(listed)}/{len(listed)} log files valid" in out, out
+
+
+def test_data_events_reach_trails_but_not_the_event_history(server):
+    ct, s3 = server.client("cloudtrail"), server.client("s3")
+    bucket, source = trail_bucket(s3), new_bucket(s3, "data")
+    name = f"trail-{uuid.uuid4().hex[:8]}"
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    ct.put_event_selectors(
+        TrailName=name,
+        EventSelectors=[
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "DataResources": [
+                    {"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{source}/"]}
+                ],
+            }
+        ],
+    )
+    ct.start_logging(Name=name)
+    put = s3.put_object(Bucket=source, Key="a.txt", Body=b"data")["ResponseMetadata"]["RequestId"]
+    s3.get_object(Bucket=source, Key="a.txt")["Body"].read()
+    marker = new_bucket(s3, "marker")  # a management event journaled after the data events
+    wait_for(
+        ct, "EventName", "CreateBucket", lambda r: marker in json.dumps(r["requestParameters"])
+    )
+    assert lookup(ct, "EventName", "PutObject") == []
+    assert lookup(ct, "EventName", "GetObject") == []
+    s3_events = {e["EventName"] for e in lookup(ct, "EventSource", "s3.amazonaws.com")}
+    assert "CreateBucket" in s3_events and not s3_events & {"PutObject", "GetObject"}
+
+    time_travel(server, 61)
+    records = [r for recs in log_files(s3, bucket).values() for r in recs]
+    data = [r for r in records if r["eventName"] in ("PutObject", "GetObject")]
+    assert put in {r["requestID"] for r in data}
+    assert all(r["eventCategory"] == "Data" and r["managementEvent"] is False for r in data)
+    created = [r for r in records if r["eventName"] == "CreateBucket"]
+    assert created and all(r["eventCategory"] == "Management" for r in created)
 
 
 def test_no_loss_after_sigkill(fresh_server):

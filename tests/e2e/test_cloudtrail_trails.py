@@ -155,6 +155,26 @@ def test_create_trail_checks(clients):
     assert code(err) == "TrailNotFoundException"
 
 
+def test_kms_key_must_be_in_the_bucket_region(server, clients):
+    from tests.e2e.test_cloudtrail_delivery import key_policy
+
+    ct, s3, kms = clients
+    bucket = trail_bucket(s3)  # us-east-1
+    west_key = server.client("kms", region_name="us-west-2").create_key(Policy=key_policy())
+    west_arn = west_key["KeyMetadata"]["Arn"]
+    n = name()
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=n, S3BucketName=bucket, KmsKeyId=west_arn)
+    assert code(err) == "KmsKeyNotFoundException"
+    assert ct.describe_trails(trailNameList=[n])["trailList"] == []
+    east_arn = kms.create_key(Policy=key_policy())["KeyMetadata"]["Arn"]
+    ct.create_trail(Name=n, S3BucketName=bucket, KmsKeyId=east_arn)
+    with pytest.raises(ClientError) as err:
+        ct.update_trail(Name=n, KmsKeyId=west_arn)
+    assert code(err) == "KmsKeyNotFoundException"
+    assert ct.get_trail(Name=n)["Trail"]["KmsKeyId"] == east_arn
+
+
 def test_event_selectors(clients):
     ct, s3, _ = clients
     bucket = trail_bucket(s3)
@@ -197,3 +217,139 @@ def test_event_selectors(clients):
         )
     assert code(err) == "InvalidEventSelectorsException"
     ct.delete_trail(Name=n)
+
+
+def test_describe_trails_matches_names_in_this_region_and_arns_anywhere(server, clients):
+    ct, s3, _ = clients
+    bucket = trail_bucket(s3)
+    multi, single = name(), name()
+    multi_arn = ct.create_trail(Name=multi, S3BucketName=bucket, IsMultiRegionTrail=True)[
+        "TrailARN"
+    ]
+    single_arn = ct.create_trail(Name=single, S3BucketName=bucket)["TrailARN"]
+    west = server.client("cloudtrail", region_name="us-west-2")
+
+    def described(**params) -> list[str]:
+        return [t["TrailARN"] for t in west.describe_trails(**params)["trailList"]]
+
+    assert described(trailNameList=[multi]) == []
+    assert described(trailNameList=[single]) == []
+    assert described(trailNameList=[single_arn]) == [single_arn]
+    assert described(trailNameList=[multi_arn]) == [multi_arn]
+    assert described(trailNameList=[multi_arn], includeShadowTrails=False) == []
+    assert multi_arn in described() and single_arn not in described()
+    assert multi_arn not in described(includeShadowTrails=False)
+    home = [t["TrailARN"] for t in ct.describe_trails(trailNameList=[multi, single])["trailList"]]
+    assert sorted(home) == sorted([multi_arn, single_arn])
+
+
+def test_put_event_selectors_rejects_what_aws_rejects(clients):
+    ct, s3, _ = clients
+    n = name()
+    ct.create_trail(Name=n, S3BucketName=trail_bucket(s3))
+    before = ct.get_event_selectors(TrailName=n)
+    before.pop("ResponseMetadata")
+
+    def rejected(**selectors) -> None:
+        with pytest.raises(ClientError) as err:
+            ct.put_event_selectors(TrailName=n, **selectors)
+        assert code(err) == "InvalidEventSelectorsException", selectors
+
+    category = {"Field": "eventCategory", "Equals": ["Data"]}
+    s3_objects = {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}
+    for field in (
+        {"Field": "readOnly", "StartsWith": ["t"]},
+        {"Field": "readOnly", "Equals": ["true"], "NotEquals": ["false"]},
+        {"Field": "resources.type", "NotEquals": ["AWS::S3::Object"]},
+    ):
+        rejected(AdvancedEventSelectors=[{"FieldSelectors": [category, field]}])
+    rejected(
+        AdvancedEventSelectors=[
+            {"FieldSelectors": [{"Field": "eventCategory", "StartsWith": ["Man"]}]}
+        ]
+    )
+    arns = [f"arn:aws:s3:::b{i}/" for i in range(499)]
+    rejected(
+        AdvancedEventSelectors=[
+            {
+                "FieldSelectors": [
+                    category,
+                    s3_objects,
+                    {"Field": "resources.ARN", "StartsWith": arns},
+                ]
+            }
+        ]
+    )  # 501 values in all
+    s3_values = [f"arn:aws:s3:::b{i}/" for i in range(126)]
+    data = [{"Type": "AWS::S3::Object", "Values": s3_values}]
+    rejected(EventSelectors=[{"DataResources": data}, {"DataResources": data}])  # 252 in all
+    rejected(EventSelectors=[{"ExcludeManagementEventSources": ["s3.amazonaws.com"]}])
+    rejected(
+        EventSelectors=[{"DataResources": [{"Type": "AWS::SNS::Topic", "Values": ["arn:aws:sns"]}]}]
+    )
+    after = ct.get_event_selectors(TrailName=n)
+    after.pop("ResponseMetadata")
+    assert after == before
+
+    ct.put_event_selectors(
+        TrailName=n,
+        AdvancedEventSelectors=[
+            {
+                "FieldSelectors": [
+                    category,
+                    s3_objects,
+                    {"Field": "resources.ARN", "StartsWith": arns[:498]},
+                ]
+            }
+        ],
+    )  # 500 values: the limit
+    ct.put_event_selectors(
+        TrailName=n,
+        EventSelectors=[
+            {
+                "ExcludeManagementEventSources": ["kms.amazonaws.com", "rdsdata.amazonaws.com"],
+                "DataResources": [
+                    {"Type": "AWS::S3::Object", "Values": s3_values + s3_values[:123]},
+                    {"Type": "AWS::Lambda::Function", "Values": ["arn:aws:lambda"]},
+                ],
+            }
+        ],
+    )  # 250 data resources: the limit
+
+
+def test_tags_as_aws_checks_them(server, clients):
+    ct, s3, _ = clients
+    bucket = trail_bucket(s3)
+    too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    n = name()
+    with pytest.raises(ClientError) as err:
+        ct.create_trail(Name=n, S3BucketName=bucket, TagsList=too_many)
+    assert code(err) == "TagsLimitExceededException"
+    assert ct.describe_trails(trailNameList=[n])["trailList"] == []
+
+    arn = ct.create_trail(Name=n, S3BucketName=bucket, IsMultiRegionTrail=True)["TrailARN"]
+
+    def tags() -> list[dict]:
+        return ct.list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
+
+    ct.add_tags(ResourceId=arn, TagsList=[{"Key": "bare"}, {"Key": "team", "Value": "sec"}])
+    assert tags() == [{"Key": "bare"}, {"Key": "team", "Value": "sec"}]
+    with pytest.raises(ClientError) as err:
+        ct.add_tags(
+            ResourceId=arn, TagsList=[{"Key": "d", "Value": "1"}, {"Key": "d", "Value": "2"}]
+        )
+    assert code(err) == "InvalidTagParameterException"
+
+    west = server.client("cloudtrail", region_name="us-west-2")
+    with pytest.raises(ClientError) as err:
+        west.add_tags(ResourceId=arn, TagsList=[{"Key": "west", "Value": "x"}])
+    assert code(err) == "CloudTrailARNInvalidException"
+    with pytest.raises(ClientError) as err:
+        west.remove_tags(ResourceId=arn, TagsList=[{"Key": "team"}])
+    assert code(err) == "CloudTrailARNInvalidException"
+    assert tags() == [{"Key": "bare"}, {"Key": "team", "Value": "sec"}]
+
+    with pytest.raises(ClientError) as err:
+        ct.list_tags(ResourceIdList=[arn] * 21)
+    assert code(err) == "InvalidParameterException"
+    assert len(ct.list_tags(ResourceIdList=[arn] * 20)["ResourceTagList"]) == 20

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from mamori.ids import uuid7
+from mamori.journal.categories import MANAGEMENT, event_category
 
 #: The first element of every call: the layout of what follows (a writer built from another
 #: version of mamori must not misread it).
@@ -141,10 +142,11 @@ def record_of_call(call: tuple | list) -> dict[str, Any]:
     record["readOnly"] = read_only
     if resources:
         record["resources"] = resources
+    category = event_category(event_source, event_name)
     record["eventType"] = "AwsApiCall"
-    record["managementEvent"] = True
+    record["managementEvent"] = category == MANAGEMENT
     record["recipientAccountId"] = account_id
-    record["eventCategory"] = "Management"
+    record["eventCategory"] = category
     if tls_host is not None:
         record["tlsDetails"] = {"tlsVersion": "TLSv1.3", "clientProvidedHostHeader": tls_host}
     return record

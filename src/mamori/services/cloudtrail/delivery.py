@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mamori.errors import AwsError
-from mamori.journal import Consumer
+from mamori.journal import Consumer, categories
 from mamori.journal.cursors import Cursors
 from mamori.services.cloudtrail import digest, selectors
 from mamori.services.cloudtrail.schema import log_files_table
@@ -82,12 +82,13 @@ def log_file_key(trail: Trail, region: str, now: datetime) -> str:
 
 
 def delivered_record(record: dict[str, Any], ev: selectors.EventView) -> dict[str, Any]:
-    """The record as a log file carries it (data events marked as such)."""
-    if ev.category != "Data":
+    """The record as a log file carries it: a data event names the resources it acted on (its
+    category is in the journal record already; set again for records journaled before it was)."""
+    if ev.category != categories.DATA:
         return record
     out = dict(record)
     out["managementEvent"] = False
-    out["eventCategory"] = "Data"
+    out["eventCategory"] = categories.DATA
     out["resources"] = [
         {"type": t, "ARN": a, "accountId": record.get("recipientAccountId")}
         for t, a in ev.resources
@@ -209,12 +210,20 @@ class Delivery:
             kms_key_id=kms_key,
             kms_context={"aws:cloudtrail:arn": trail.arn} if kms_key else None,
         )
+        if trail.validation:
+            self._remember_for_digest(conn, trail, region, key, body, records, now)
+
+    @staticmethod
+    def _remember_for_digest(conn, trail: Trail, region: str, key: str, body, records, now):
+        """Book a log file for the next digest. Only files delivered while log file validation
+        is on are ever digested (AWS: none "for log files that were delivered during a period
+        in which log file integrity validation was disabled")."""
         times = [when for when, _ in records]
         conn.execute(
             log_files_table.insert().values(
                 trail_arn=trail.arn,
                 region=region,
-                bucket=bucket,
+                bucket=trail.config["S3BucketName"],
                 key=key,
                 hash=hashlib.sha256(body).hexdigest(),
                 oldest=min(times),
@@ -239,16 +248,24 @@ class Delivery:
         written = 0
         with self.runtime.store.begin() as conn:
             for trail in load_trails(conn):
-                if not (trail.validation and trail.logging):
-                    continue
+                active = trail.validation and trail.logging
+                # A trail that stopped logging or validating still gets the last digest of its
+                # chain for the files delivered while it validated; then the chain ends.
+                regions = (
+                    digest.digest_regions(conn, trail)
+                    if active
+                    else digest.pending_regions(conn, trail)
+                )
                 changed = False
-                for region in sorted(digest.digest_regions(conn, trail)):
+                for region in sorted(regions):
                     try:
                         if digest.deliver_digest(self.runtime, conn, trail, region, now):
                             written += 1
                             changed = True
                             trail.status["LatestDigestDeliveryTime"] = iso(now)
                             trail.status.pop("LatestDigestDeliveryError", None)
+                            if not active:
+                                digest.end_chain(trail, region)
                     except AwsError as error:
                         trail.status["LatestDigestDeliveryError"] = error.code
                         changed = True

@@ -8,9 +8,11 @@ Digest files follow AWS's documented structure and layout::
 Each lists the log files delivered for the trail and region since the previous digest (bucket,
 key, hex SHA-256 of the *uncompressed* file, oldest/newest event time), and chains to the previous
 digest of the same trail and region (its bucket, key, hex SHA-256 of its uncompressed content and
-its signature; all null in the first digest). A digest is delivered every hour (setting
+its signature; all null in the first digest of a chain). A digest is delivered every hour (setting
 ``MAMORI_CLOUDTRAIL_DIGEST_SECONDS``) while the trail logs with validation enabled, also when no
-log file was delivered.
+log file was delivered. Log files delivered while validation is off are never digested; disabling
+validation or stopping logging ends the chain (after one last digest for the files delivered
+before), and enabling it again or restarting logging starts a new one.
 
 The signature is SHA256withRSA (PKCS #1 v1.5) over the signing string::
 
@@ -135,6 +137,16 @@ def digest_regions(conn, trail: Trail) -> set[str]:
             conn.execute(sa.select(_l.region).where(_l.trail_arn == trail.arn).distinct()).scalars()
         )
     return regions
+
+
+def pending_regions(conn, trail: Trail) -> set[str]:
+    """The regions with log files that no digest has listed yet."""
+    query = sa.select(_l.region).where(_l.trail_arn == trail.arn, _l.digested == sa.false())
+    return set(conn.execute(query.distinct()).scalars())
+
+
+def end_chain(trail: Trail, region: str) -> None:
+    (trail.status.get("Digests") or {}).pop(region, None)
 
 
 def deliver_digest(runtime, conn, trail: Trail, region: str, now: datetime) -> bool:

@@ -12,6 +12,9 @@ Order and pages: newest first by ``(event_time, seq)``. A NextToken carries the 
 key), so it is opaque and tamper-evident; a token from another query, account or region is an
 ``InvalidNextTokenException``. New events never shift later pages (they sort before them).
 
+Only management events: data events (:mod:`mamori.journal.categories`) stay in the journal for
+trails but are never looked up, as AWS's event history does not record them.
+
 Scope: the caller's account and the request's region. Events of global services (IAM,
 CloudFront, Route 53, Organizations) are recorded in us-east-1 (see
 :mod:`mamori.gateway.audit`), so, as in AWS since November 2021, they are looked up there.
@@ -34,6 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mamori.errors import AwsError
+from mamori.journal import categories
 from mamori.store.engine import Store
 from mamori.store.schema import journal_cursors_table, journal_resources_table, journal_table
 from mamori.store.seal import SealError
@@ -237,7 +241,7 @@ class EventHistory:
                     return []
                 value = lowered == "true"
             stmt = stmt.where(_COLUMNS[key] == value)
-        stmt = _time_range(stmt, table, start, end, after)
+        stmt = management_events_only(_time_range(stmt, table, start, end, after))
         stmt = stmt.order_by(table.event_time.desc(), table.seq.desc()).limit(limit)
         return conn.execute(stmt).all()
 
@@ -257,7 +261,7 @@ class EventHistory:
                     column == query.attribute[1],
                 )
             )
-            stmt = _time_range(stmt, _r, start, end, after)
+            stmt = management_events_only(_time_range(stmt, _r, start, end, after))
             stmt = stmt.order_by(_r.event_time.desc(), _r.seq.desc()).limit(limit)
             batch = conn.execute(stmt).all()
             for row in batch:
@@ -318,6 +322,21 @@ class EventHistory:
             if len(seqs) < batch:
                 break
         return deleted
+
+
+def management_events_only(stmt):
+    """The event history records no data events (AWS: "The CloudTrail Event history doesn't
+    record data events"); the journal keeps them for trails."""
+    for source, names in categories.DATA_EVENTS.items():
+        stmt = stmt.where(
+            sa.or_(
+                _j.event_source.is_(None),
+                _j.event_source != source,
+                _j.event_name.is_(None),
+                _j.event_name.not_in(sorted(names)),
+            )
+        )
+    return stmt
 
 
 def _time_range(stmt, table, start: datetime, end: datetime | None, after):

@@ -12,8 +12,9 @@ within one field, any ``Equals``/``StartsWith``/``EndsWith`` value may match, ev
 ``NotEquals``/``NotStartsWith``/``NotEndsWith`` value must not; all fields of a selector must hold;
 any selector may match.
 
-What mamori records as data events: S3 object-level operations (AWS's S3 data events), with the
-object (``AWS::S3::Object``) as resource. Everything else is a management event.
+Which events are data events is :mod:`mamori.journal.categories`' table (S3 object-level
+operations, with the object, ``AWS::S3::Object``, as resource); everything else is a management
+event.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mamori.errors import AwsError
+from mamori.journal import categories
 
 DEFAULT_EVENT_SELECTORS = [
     {
@@ -33,35 +35,6 @@ DEFAULT_EVENT_SELECTORS = [
 ]
 
 S3_SOURCE = "s3.amazonaws.com"
-#: S3 object-level API operations: CloudTrail data events.
-S3_DATA_EVENTS = frozenset(
-    {
-        "GetObject",
-        "HeadObject",
-        "PutObject",
-        "DeleteObject",
-        "DeleteObjects",
-        "CopyObject",
-        "GetObjectAcl",
-        "PutObjectAcl",
-        "GetObjectTagging",
-        "PutObjectTagging",
-        "DeleteObjectTagging",
-        "GetObjectAttributes",
-        "GetObjectRetention",
-        "PutObjectRetention",
-        "GetObjectLegalHold",
-        "PutObjectLegalHold",
-        "RestoreObject",
-        "SelectObjectContent",
-        "CreateMultipartUpload",
-        "UploadPart",
-        "UploadPartCopy",
-        "CompleteMultipartUpload",
-        "AbortMultipartUpload",
-        "ListParts",
-    }
-)
 FIELDS = {
     "eventCategory",
     "readOnly",
@@ -75,6 +48,16 @@ FIELDS = {
     "errorCode",
 }
 OPERATORS = ("Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith")
+#: Fields whose only valid operator is Equals (model: AdvancedFieldSelector.Equals).
+EQUALS_ONLY_FIELDS = ("readOnly", "eventCategory", "resources.type")
+#: The most values all conditions of all advanced selectors of a trail may have together.
+MAX_ADVANCED_VALUES = 500
+#: The resource types basic selectors' DataResources may name (model: DataResource.Type).
+BASIC_RESOURCE_TYPES = ("AWS::DynamoDB::Table", "AWS::Lambda::Function", "AWS::S3::Object")
+#: The most data resources (values) all basic selectors of a trail may have together.
+MAX_DATA_RESOURCES = 250
+#: The event sources ExcludeManagementEventSources may name (model: EventSelector).
+EXCLUDABLE_SOURCES = ("kms.amazonaws.com", "rdsdata.amazonaws.com")
 
 
 def invalid_selectors(message: str) -> AwsError:
@@ -115,9 +98,8 @@ def view(record: dict[str, Any]) -> EventView:
         for r in record.get("resources") or []
         if isinstance(r, dict)
     ]
-    category = "Management"
-    if source == S3_SOURCE and name in S3_DATA_EVENTS:
-        category = "Data"
+    category = categories.event_category(source, name)
+    if category == categories.DATA and source == S3_SOURCE:
         arn = _s3_object_arn(record)
         if arn is not None and not any(t == "AWS::S3::Object" for t, _ in resources):
             resources.append(("AWS::S3::Object", arn))
@@ -150,6 +132,11 @@ def check_basic(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             kind = resource.get("Type")
             if not kind:
                 raise invalid_selectors("DataResources must specify a Type.")
+            if kind not in BASIC_RESOURCE_TYPES:
+                raise invalid_selectors(
+                    f"Invalid DataResource type: {kind}. Basic event selectors support only "
+                    f"{', '.join(BASIC_RESOURCE_TYPES)}."
+                )
             values = list(resource.get("Values") or [])
             if kind == "AWS::S3::Object":
                 for value in values:
@@ -161,15 +148,26 @@ def check_basic(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             f"Value {value} for DataResources.Values is invalid."
                         )
             data.append({"Type": kind, "Values": values})
+        excluded = list(sel.get("ExcludeManagementEventSources") or [])
+        for source in excluded:
+            if source not in EXCLUDABLE_SOURCES:
+                raise invalid_selectors(
+                    f"Invalid ExcludeManagementEventSources value: {source}. Only "
+                    f"{' and '.join(EXCLUDABLE_SOURCES)} can be excluded."
+                )
         normalized.append(
             {
                 "ReadWriteType": rw,
                 "IncludeManagementEvents": bool(sel.get("IncludeManagementEvents", True)),
                 "DataResources": data,
-                "ExcludeManagementEventSources": list(
-                    sel.get("ExcludeManagementEventSources") or []
-                ),
+                "ExcludeManagementEventSources": excluded,
             }
+        )
+    resources = sum(len(r["Values"]) for sel in normalized for r in sel["DataResources"])
+    if resources > MAX_DATA_RESOURCES:
+        raise invalid_selectors(
+            f"A trail can have at most {MAX_DATA_RESOURCES} data resources across all event "
+            f"selectors; {resources} were specified."
         )
     return normalized
 
@@ -198,6 +196,11 @@ def check_advanced(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     entry[op] = [str(v) for v in f[op]]
             if len(entry) == 1:
                 raise invalid_selectors(f"Field {name} must have at least one condition.")
+            if name in EQUALS_ONLY_FIELDS and set(entry) != {"Field", "Equals"}:
+                raise invalid_selectors(
+                    f"Invalid operator for field {name}: Equals is the only valid operator for "
+                    f"the {', '.join(EQUALS_ONLY_FIELDS)} fields."
+                )
             if name == "eventCategory":
                 for value in entry.get("Equals", []) + entry.get("NotEquals", []):
                     if value not in ("Management", "Data", "Insight", "NetworkActivity"):
@@ -207,6 +210,18 @@ def check_advanced(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if sel.get("Name"):
             item["Name"] = sel["Name"]
         normalized.append(item)
+    values = sum(
+        len(f[op])
+        for sel in normalized
+        for f in sel["FieldSelectors"]
+        for op in OPERATORS
+        if op in f
+    )
+    if values > MAX_ADVANCED_VALUES:
+        raise invalid_selectors(
+            f"Advanced event selectors can have at most {MAX_ADVANCED_VALUES} values for all "
+            f"conditions and selectors on a trail; {values} were specified."
+        )
     return normalized
 
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from mamori.errors import AwsError
 from mamori.services.cloudtrail import selectors
 from mamori.services.cloudtrail.schema import log_files_table, trails_table
+from mamori.services.s3 import buckets
 from mamori.services.s3.service_access import ServiceContext, check_access
 
 _t = trails_table.c
@@ -100,6 +101,13 @@ class Trail:
     @property
     def validation(self) -> bool:
         return bool(self.config.get("LogFileValidationEnabled"))
+
+    def start_digest_chain(self, now: datetime) -> None:
+        """Validation (re)starts: each region's next digest is the first of a new chain (no
+        previousDigest*), covering from ``now``. AWS breaks the chain whenever validation is
+        disabled or logging stops."""
+        self.status["ValidationSince"] = iso(now)
+        self.status.pop("Digests", None)
 
     def covers(self, region: str, when: datetime) -> bool:
         """Was the trail logging ``region``'s events at ``when``?"""
@@ -204,13 +212,6 @@ class TrailOps:
             )
         return trail
 
-    def _visible(self, conn, ctx, shadows: bool = True) -> list[Trail]:
-        return [
-            t
-            for t in load_trails(conn, ctx.account_id)
-            if t.region == ctx.region or (shadows and t.multi_region)
-        ]
-
     # -- checks ---------------------------------------------------------------------------------
 
     def _check_destination(self, ctx, arn: str, config: dict[str, Any]) -> None:
@@ -247,9 +248,19 @@ class TrailOps:
                     "InsufficientS3BucketPolicyException",
                     f"Incorrect S3 bucket policy is detected for bucket: {bucket}",
                 ) from None
+            bucket_region = buckets.get(conn, bucket).region
         key_id = config.get("KmsKeyId")
         if key_id:
-            config["KmsKeyId"] = self._check_key(ctx, service, arn, bucket, key_id)
+            key_arn = self._check_key(ctx, service, arn, bucket, key_id)
+            if key_arn.split(":")[3] != bucket_region:
+                # AWS: KmsKeyNotFoundException also "when the S3 bucket and the KMS key are not
+                # in the same Region".
+                raise AwsError(
+                    "KmsKeyNotFoundException",
+                    f"KMS key {key_id} is not in the Region of S3 bucket {bucket}: "
+                    f"{bucket_region}.",
+                )
+            config["KmsKeyId"] = key_arn
 
     def _check_key(self, ctx, service, arn: str, bucket: str, key_id: str) -> str:
         from mamori.services.kms import api
@@ -310,7 +321,8 @@ class TrailOps:
                     f"Trail {name} already exists for customer: {ctx.account_id}",
                 )
         self._check_destination(ctx, arn, config)
-        tags = {t["Key"]: t.get("Value", "") for t in params.get("TagsList") or []}
+        tags = _tags_of(params.get("TagsList"))
+        _check_tag_count(tags)
         status: dict[str, Any] = {"IsLogging": False}
         conn = ctx.transaction()
         try:
@@ -369,7 +381,7 @@ class TrailOps:
         if "EnableLogFileValidation" in params:
             enabled = bool(params["EnableLogFileValidation"])
             if enabled and not config.get("LogFileValidationEnabled") and trail.logging:
-                trail.status["ValidationSince"] = iso(ctx.now)
+                trail.start_digest_chain(ctx.now)
             config["LogFileValidationEnabled"] = enabled
         if config.get("IsMultiRegionTrail") and not config.get("IncludeGlobalServiceEvents", True):
             raise AwsError(
@@ -400,12 +412,20 @@ class TrailOps:
 
     def describe_trails(self, ctx, params):
         ctx.authorize("cloudtrail:DescribeTrails", "*")
-        names = params.get("trailNameList") or []
-        shadows = params.get("includeShadowTrails", True)
+        names = set(params.get("trailNameList") or [])
+        shadows = params.get("includeShadowTrails")
         with self.runtime.store.connect() as conn:
-            trails = self._visible(conn, ctx, shadows)
+            trails = load_trails(conn, ctx.account_id)
         if names:
-            trails = [t for t in trails if t.name in names or t.arn in names]
+            # A name matches only a trail whose home is this Region; another Region's trail is
+            # described only by its ARN.
+            trails = [
+                t for t in trails if t.arn in names or (t.name in names and t.region == ctx.region)
+            ]
+        else:
+            trails = [t for t in trails if t.region == ctx.region or t.multi_region]
+        if shadows is False:
+            trails = [t for t in trails if not (t.multi_region and t.region != ctx.region)]
         return {"trailList": [t.description() for t in trails]}
 
     def list_trails(self, ctx, params):
@@ -456,8 +476,8 @@ class TrailOps:
         if not trail.logging:
             trail.status["IsLogging"] = True
             trail.status["StartLoggingTime"] = iso(ctx.now)
-            if trail.validation and not trail.status.get("ValidationSince"):
-                trail.status["ValidationSince"] = iso(ctx.now)
+            if trail.validation:
+                trail.start_digest_chain(ctx.now)
             conn = ctx.transaction()
             trail.save(conn)
         ctx.add_resource(trail.arn, "AWS::CloudTrail::Trail")
@@ -515,43 +535,82 @@ class TrailOps:
 
     # -- tags -----------------------------------------------------------------------------------
 
-    def _tagged(self, ctx, arn: str, action: str) -> Trail:
+    def _tagged(self, ctx, arn: str, action: str, *, home_only: bool = False) -> Trail:
+        match = _ARN.match(arn or "")
+        if not match:
+            raise AwsError("InvalidTrailNameException", f"Invalid trail ARN: {arn}")
+        if home_only and match.group(1) != ctx.region:
+            # AWS: a trail that applies to all Regions is tagged only from its home Region.
+            raise AwsError(
+                "CloudTrailARNInvalidException",
+                f"Region in ARN is wrong, you can only access resources in region {ctx.region}.",
+            )
         with self.runtime.store.connect() as conn:
-            if not _ARN.match(arn or ""):
-                raise AwsError("InvalidTrailNameException", f"Invalid trail ARN: {arn}")
             trail = self._find(conn, ctx, arn)
         ctx.authorize(action, trail.arn)
         return trail
 
     def add_tags(self, ctx, params):
-        trail = self._tagged(ctx, params["ResourceId"], "cloudtrail:AddTags")
-        for tag in params.get("TagsList") or []:
-            trail.tags[tag["Key"]] = tag.get("Value", "")
-        if len(trail.tags) > 50:
-            raise AwsError(
-                "TagsLimitExceededException", "The number of tags exceeds the limit of 50."
-            )
+        trail = self._tagged(ctx, params["ResourceId"], "cloudtrail:AddTags", home_only=True)
+        trail.tags.update(_tags_of(params.get("TagsList")))
+        _check_tag_count(trail.tags)
         trail.save(ctx.transaction())
         return {}
 
     def remove_tags(self, ctx, params):
-        trail = self._tagged(ctx, params["ResourceId"], "cloudtrail:RemoveTags")
+        trail = self._tagged(ctx, params["ResourceId"], "cloudtrail:RemoveTags", home_only=True)
         for tag in params.get("TagsList") or []:
             trail.tags.pop(tag["Key"], None)
         trail.save(ctx.transaction())
         return {}
 
     def list_tags(self, ctx, params):
+        arns = params.get("ResourceIdList") or []
+        if len(arns) > MAX_LIST_TAGS_ARNS:
+            raise AwsError(
+                "InvalidParameterException",
+                f"ResourceIdList has a limit of {MAX_LIST_TAGS_ARNS} ARNs; {len(arns)} were given.",
+            )
         result = []
-        for arn in params.get("ResourceIdList") or []:
+        for arn in arns:
             trail = self._tagged(ctx, arn, "cloudtrail:ListTags")
             result.append(
                 {
                     "ResourceId": trail.arn,
-                    "TagsList": [{"Key": k, "Value": v} for k, v in sorted(trail.tags.items())],
+                    "TagsList": [_tag(k, v) for k, v in sorted(trail.tags.items())],
                 }
             )
         return {"ResourceTagList": result}
+
+
+MAX_TAGS = 50
+MAX_LIST_TAGS_ARNS = 20
+
+
+def _tags_of(tags_list: list[dict[str, Any]] | None) -> dict[str, str | None]:
+    """Key -> value (None: the tag has no value, and AWS lists it without one) of a TagsList,
+    whose keys must be unique."""
+    tags: dict[str, str | None] = {}
+    for tag in tags_list or []:
+        key = tag["Key"]
+        if key in tags:
+            raise AwsError(
+                "InvalidTagParameterException",
+                f"Tag keys must be unique; the request contains the key {key} more than once.",
+            )
+        tags[key] = tag.get("Value")
+    return tags
+
+
+def _check_tag_count(tags: dict[str, str | None]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise AwsError(
+            "TagsLimitExceededException", f"The number of tags exceeds the limit of {MAX_TAGS}."
+        )
+
+
+def _tag(key: str, value: str | None) -> dict[str, str]:
+    return {"Key": key} if value is None else {"Key": key, "Value": value}
 
 
 def _trail_output(trail: Trail) -> dict[str, Any]:
