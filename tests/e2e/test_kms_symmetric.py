@@ -240,3 +240,21 @@ def test_aws_managed_key_is_created_on_first_describe(kms):
     with pytest.raises(ClientError) as error:
         kms.disable_key(KeyId=meta["KeyId"])
     assert code(error) == "AccessDeniedException"
+
+
+@pytest.mark.parametrize("ref", ["alias/aws/nosuchservice", "alias/aws/", "alias/aws/S3"])
+def test_describe_key_creates_managed_keys_only_for_predefined_aliases(kms, ref):
+    with pytest.raises(ClientError) as error:
+        kms.describe_key(KeyId=ref)
+    assert code(error) == "NotFoundException"
+    assert error.value.response["Error"]["Message"].startswith("Alias 'arn:aws:kms:")
+    names = {a["AliasName"] for a in kms.list_aliases(Limit=100)["Aliases"]}
+    assert ref not in names
+
+
+def test_describe_key_on_predefined_alias_arn_creates_the_managed_key(kms):
+    s3_key = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["Arn"]
+    arn = s3_key.split(":key/")[0] + ":alias/aws/ebs"
+    meta = kms.describe_key(KeyId=arn)["KeyMetadata"]
+    assert meta["KeyManager"] == "AWS"
+    assert kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["KeyId"] == meta["KeyId"]

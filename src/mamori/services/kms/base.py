@@ -68,7 +68,7 @@ class _LazyReader:
 _KEY_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
-_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key/.+|alias/.+)$")
+KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key/.+|alias/.+)$")
 
 
 def effective(key: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:
@@ -169,7 +169,7 @@ class KmsBase(Provider):
         A key that does not exist (or no longer does) is NotFoundException, as AWS says it.
         """
         account, region = ctx.account_id, ctx.region
-        match = _ARN.match(ref)
+        match = KMS_ARN.match(ref)
         if match:
             region, account, resource = match.groups()
         elif ref.startswith("arn:"):

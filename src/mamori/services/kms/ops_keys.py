@@ -23,6 +23,7 @@ from mamori.services.kms.keys import (
     when,
 )
 from mamori.services.kms.keystore import set_due
+from mamori.services.kms.ops_aliases import predefined_alias_service
 from mamori.services.kms.specs import SPECS
 from mamori.services.kms.util import merge_tags, page
 
@@ -120,10 +121,10 @@ class KeyOps(KmsBase):
                 key, alias = self._resolve(ctx, conn, ref)
         except AwsError as error:
             # A predefined AWS alias with no key yet: KMS creates the AWS managed key.
-            name = ref.rsplit(":", 1)[-1]
-            if error.code != "NotFoundException" or not name.startswith("alias/aws/"):
+            service = predefined_alias_service(ctx, ref)
+            if error.code != "NotFoundException" or service is None:
                 raise
-            self.service_key(ctx, name[len("alias/aws/") :])
+            self.service_key(ctx, service)
             key, alias = self._resolve(ctx, ctx.transaction(), ref)
         self._authorize(ctx, key, "kms:DescribeKey", alias=alias)
         return {"KeyMetadata": metadata(key)}
