@@ -253,3 +253,26 @@ def test_import_only_for_external_keys(kms):
             KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
         )
     assert code(error) == "UnsupportedOperationException"
+
+
+def test_expiration_model_defaults_to_expires_which_needs_valid_to(clock_server, kms):
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = kms.get_parameters_for_import(
+        KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    wrapped = wrap(params["PublicKey"], os.urandom(32), "RSAES_OAEP_SHA_256")
+    with pytest.raises(ClientError) as error:
+        kms.import_key_material(
+            KeyId=key, ImportToken=params["ImportToken"], EncryptedKeyMaterial=wrapped
+        )
+    assert code(error) == "ValidationException"
+    assert "ValidTo" in error.value.response["Error"]["Message"]
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    kms.import_key_material(
+        KeyId=key,
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=wrapped,
+        ValidTo=server_now(clock_server) + timedelta(days=3),
+    )
+    meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert meta["KeyState"] == "Enabled" and meta["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"

@@ -149,9 +149,8 @@ class ImportOps(KmsBase):
         if params.get("ImportType") == "NEW_KEY_MATERIAL" and key["Materials"]:
             raise errors.unsupported("mamori does not support rotating imported key material yet.")
         valid_to = params.get("ValidTo")
-        model = params.get("ExpirationModel") or (
-            "KEY_MATERIAL_EXPIRES" if valid_to else "KEY_MATERIAL_DOES_NOT_EXPIRE"
-        )
+        # The model documents KEY_MATERIAL_EXPIRES as the default, which then needs a ValidTo.
+        model = params.get("ExpirationModel") or "KEY_MATERIAL_EXPIRES"
         if model == "KEY_MATERIAL_EXPIRES" and valid_to is None:
             raise errors.validation(
                 "A ValidTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES"
