@@ -27,6 +27,7 @@ from mamori.services.kms.keys import (
     when,
 )
 from mamori.services.kms.keystore import Materials
+from mamori.services.kms.specs import UNCONSTRAINED_GRANT_OPERATIONS
 from mamori.services.registry import Provider
 
 RECORD_CACHE_TTL = 2.0
@@ -344,7 +345,9 @@ class KmsBase(Provider):
                 continue
             if operation not in grant["Operations"]:
                 continue
-            if not constraints_met(grant.get("Constraints"), encryption_context or {}):
+            if operation not in UNCONSTRAINED_GRANT_OPERATIONS and not constraints_met(
+                grant.get("Constraints"), encryption_context or {}
+            ):
                 continue
             return grant
         return None

@@ -87,3 +87,51 @@ ALGORITHM_FIELDS = {
     "GENERATE_VERIFY_MAC": "MacAlgorithms",
     "KEY_AGREEMENT": "KeyAgreementAlgorithms",
 }
+
+# Grants (AWS's "Grant operations"). A grant may allow only operations its key supports: the
+# cryptographic operations of the key's type and usage, and the grant-management operations
+# every key has. Encryption context constraints fit only operations that take an encryption
+# context (the cryptographic operations of symmetric encryption keys); DescribeKey and
+# RetireGrant may come along, but the constraint does not apply to them.
+GRANT_MANAGEMENT_OPERATIONS = frozenset({"CreateGrant", "DescribeKey", "RetireGrant"})
+UNCONSTRAINED_GRANT_OPERATIONS = frozenset({"DescribeKey", "RetireGrant"})
+_SYMMETRIC_GRANT_OPERATIONS = frozenset(
+    {
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+    }
+)
+_ASYMMETRIC_GRANT_OPERATIONS = {
+    "ENCRYPT_DECRYPT": frozenset(
+        {"Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"}
+    ),
+    "SIGN_VERIFY": frozenset({"Sign", "Verify", "GetPublicKey"}),
+    "KEY_AGREEMENT": frozenset({"DeriveSharedSecret", "GetPublicKey"}),
+}
+_HMAC_GRANT_OPERATIONS = frozenset({"GenerateMac", "VerifyMac"})
+
+
+def grant_key_operations(spec: KeySpec, usage: str) -> frozenset[str]:
+    """The cryptographic operations a grant on a key of this spec and usage may allow."""
+    if spec.symmetric:
+        return _SYMMETRIC_GRANT_OPERATIONS
+    if spec.hmac_bytes:
+        return _HMAC_GRANT_OPERATIONS
+    return _ASYMMETRIC_GRANT_OPERATIONS.get(usage, frozenset())
+
+
+def grant_operations(spec: KeySpec, usage: str) -> frozenset[str]:
+    """Every operation a grant on a key of this spec and usage may allow."""
+    return grant_key_operations(spec, usage) | GRANT_MANAGEMENT_OPERATIONS
+
+
+def constrainable_grant_operations(spec: KeySpec, usage: str) -> frozenset[str]:
+    """The operations a grant with an encryption context constraint may allow on such a key."""
+    with_context = grant_key_operations(spec, usage) if spec.symmetric else frozenset()
+    return with_context | GRANT_MANAGEMENT_OPERATIONS
