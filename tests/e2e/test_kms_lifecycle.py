@@ -276,3 +276,45 @@ def test_expiration_model_defaults_to_expires_which_needs_valid_to(clock_server,
     )
     meta = kms.describe_key(KeyId=key)["KeyMetadata"]
     assert meta["KeyState"] == "Enabled" and meta["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
+
+
+def test_delete_imported_material_while_pending_deletion_keeps_the_state(kms):
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = kms.get_parameters_for_import(
+        KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    kms.import_key_material(
+        KeyId=key,
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=wrap(params["PublicKey"], os.urandom(32), "RSAES_OAEP_SHA_256"),
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    deleted = kms.delete_imported_key_material(KeyId=key)
+    assert deleted["KeyId"].endswith(key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    # Cancelled: without key material the key can only wait for an import.
+    kms.cancel_key_deletion(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    with pytest.raises(ClientError) as error:
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    assert code(error) == "KMSInvalidStateException"
+
+
+def test_cancelled_deletion_of_imported_key_with_material_is_disabled(kms):
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    kms.cancel_key_deletion(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    params = kms.get_parameters_for_import(
+        KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    kms.import_key_material(
+        KeyId=key,
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=wrap(params["PublicKey"], os.urandom(32), "RSAES_OAEP_SHA_256"),
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    kms.cancel_key_deletion(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Disabled"

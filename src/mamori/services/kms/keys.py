@@ -173,6 +173,12 @@ def current_material(key: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def has_live_material(key: dict[str, Any]) -> bool:
+    """Whether the key's current material exists (not deleted with its imported material)."""
+    current = current_material(key)
+    return current is not None and not current.get("Deleted")
+
+
 def has_material(key: dict[str, Any], material_id: str) -> bool:
     return any(m["Id"] == material_id and not m.get("Deleted") for m in key["Materials"])
 

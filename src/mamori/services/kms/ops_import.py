@@ -215,8 +215,6 @@ class ImportOps(KmsBase):
         key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:DeleteImportedKeyMaterial")
         self._require_external(key)
-        if key["KeyState"] == "PendingDeletion":
-            raise errors.invalid_state(f"{key['Arn']} is pending deletion.")
         material_id = key.get("Current")
         self.delete_imported_material(conn, key)
         self._save_key(ctx, key)
@@ -226,7 +224,8 @@ class ImportOps(KmsBase):
         return result
 
     def delete_imported_material(self, conn, key: dict[str, Any]) -> None:
-        """Destroy the key's imported material; the key waits for an import again."""
+        """Destroy the key's imported material; the key waits for an import again (a key
+        pending deletion stays so: CancelKeyDeletion then leaves it PendingImport)."""
         self.materials.destroy(conn, key["KeyId"])
         for material in key["Materials"]:
             material["Deleted"] = True

@@ -15,6 +15,7 @@ from mamori.services.kms.crypto import generate_material
 from mamori.services.kms.keys import (
     KEY_TYPE,
     default_policy,
+    has_live_material,
     iso,
     key_arn,
     metadata,
@@ -175,7 +176,6 @@ class KeyOps(KmsBase):
         if key["KeyState"] == "PendingDeletion":
             raise errors.invalid_state(f"{key['Arn']} is pending deletion.")
         deletion = ctx.now + timedelta(days=days)
-        key["PriorState"] = key["KeyState"]
         key["KeyState"] = "PendingDeletion"
         key["DeletionDate"] = iso(deletion)
         key["PendingWindowInDays"] = days
@@ -192,9 +192,8 @@ class KeyOps(KmsBase):
         key = self._write_key(ctx, params["KeyId"], "kms:CancelKeyDeletion")
         if key["KeyState"] != "PendingDeletion":
             raise errors.invalid_state(f"{key['Arn']} is not pending deletion.")
-        key["KeyState"] = (
-            "PendingImport" if key.get("PriorState") == "PendingImport" else "Disabled"
-        )
+        # Disabled, as AWS says; a key without key material can only wait for an import.
+        key["KeyState"] = "Disabled" if has_live_material(key) else "PendingImport"
         for name in ("PriorState", "DeletionDate", "PendingWindowInDays"):
             key.pop(name, None)
         set_due(ctx.transaction(), key, "delete", None)
