@@ -318,3 +318,24 @@ def test_cancelled_deletion_of_imported_key_with_material_is_disabled(kms):
     kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
     kms.cancel_key_deletion(KeyId=key)
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def test_pending_deletion_rotation_status_is_false_until_cancelled(kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    status = kms.get_key_rotation_status(KeyId=key)
+    assert status["KeyRotationEnabled"] is False
+    assert "NextRotationDate" not in status and "RotationPeriodInDays" not in status
+    kms.cancel_key_deletion(KeyId=key)
+    status = kms.get_key_rotation_status(KeyId=key)
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 180
+
+
+def test_key_policy_can_be_replaced_while_pending_deletion(kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    policy = kms.get_key_policy(KeyId=key)["Policy"].replace("key-default-1", "replaced")
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=policy)
+    assert kms.get_key_policy(KeyId=key)["Policy"] == policy
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"

@@ -258,8 +258,8 @@ class KeyOps(KmsBase):
         self._authorize(ctx, key, "kms:GetKeyRotationStatus")
         if key["KeySpec"] != "SYMMETRIC_DEFAULT":
             self._require_rotatable(key)
-        self._require_not_pending_deletion(key)
-        rotation = key.get("Rotation")
+        # Pending deletion, the status reads false; cancelling the deletion restores it.
+        rotation = key.get("Rotation") if key["KeyState"] != "PendingDeletion" else None
         result: dict[str, Any] = {"KeyRotationEnabled": bool(rotation), "KeyId": key["Arn"]}
         if rotation:
             result["RotationPeriodInDays"] = rotation["PeriodDays"]
@@ -322,7 +322,6 @@ class KeyOps(KmsBase):
         key = self._write_key(ctx, params["KeyId"], "kms:PutKeyPolicy", aliases=False)
         self._require_customer_managed(key, "PutKeyPolicy")
         self._policy_name(params)
-        self._require_not_pending_deletion(key)
         self._check_policy(
             ctx, key["Arn"], params["Policy"], params.get("BypassPolicyLockoutSafetyCheck")
         )
