@@ -276,6 +276,11 @@ def test_expiration_model_defaults_to_expires_which_needs_valid_to(clock_server,
     )
     meta = kms.describe_key(KeyId=key)["KeyMetadata"]
     assert meta["KeyState"] == "Enabled" and meta["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
+    [imported] = kms.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")[
+        "Rotations"
+    ]
+    assert imported["ImportState"] == "IMPORTED" and imported["KeyMaterialState"] == "CURRENT"
+    assert imported["ExpirationModel"] == "KEY_MATERIAL_EXPIRES" and imported["ValidTo"]
 
 
 def test_delete_imported_material_while_pending_deletion_keeps_the_state(kms):
@@ -339,3 +344,20 @@ def test_key_policy_can_be_replaced_while_pending_deletion(kms):
     kms.put_key_policy(KeyId=key, PolicyName="default", Policy=policy)
     assert kms.get_key_policy(KeyId=key)["Policy"] == policy
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+
+def test_list_key_rotations_all_key_material_adds_the_first_material(kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    first = kms.decrypt(CiphertextBlob=kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"])
+    kms.rotate_key_on_demand(KeyId=key)
+    only = kms.list_key_rotations(KeyId=key)["Rotations"]
+    assert [r["RotationType"] for r in only] == ["ON_DEMAND"]
+    every = kms.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    assert len(every) == 2 and every[1] == only[0]
+    original = every[0]
+    assert original["KeyMaterialId"] == first["KeyMaterialId"]
+    assert original["KeyMaterialState"] == "NON_CURRENT"
+    assert "RotationDate" not in original and "RotationType" not in original
+    assert only[0]["KeyMaterialState"] == "CURRENT"
+    explicit = kms.list_key_rotations(KeyId=key, IncludeKeyMaterial="ROTATIONS_ONLY")
+    assert explicit["Rotations"] == only

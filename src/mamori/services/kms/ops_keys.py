@@ -20,6 +20,7 @@ from mamori.services.kms.keys import (
     key_arn,
     metadata,
     new_key,
+    rotation_entry,
     tag_list,
     when,
 )
@@ -291,16 +292,10 @@ class KeyOps(KmsBase):
         self._authorize(ctx, key, "kms:ListKeyRotations")
         if key["KeySpec"] != "SYMMETRIC_DEFAULT":
             self._require_rotatable(key)
+        # ROTATIONS_ONLY: the materials rotations made; ALL_KEY_MATERIAL adds the first one.
+        every = params.get("IncludeKeyMaterial") == "ALL_KEY_MATERIAL"
         rotations = [
-            {
-                "KeyId": key["KeyId"],
-                "KeyMaterialId": m["Id"],
-                "KeyMaterialState": "CURRENT" if m["Id"] == key["Current"] else "NON_CURRENT",
-                "RotationDate": when(m["Created"]),
-                "RotationType": m["RotationType"],
-            }
-            for m in key["Materials"]
-            if m.get("RotationType")
+            rotation_entry(key, m) for m in key["Materials"] if every or m.get("RotationType")
         ]
         return page(rotations, params, "Rotations")
 
