@@ -258,3 +258,33 @@ def test_describe_key_on_predefined_alias_arn_creates_the_managed_key(kms):
     meta = kms.describe_key(KeyId=arn)["KeyMetadata"]
     assert meta["KeyManager"] == "AWS"
     assert kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["KeyId"] == meta["KeyId"]
+
+
+def test_list_limits_have_each_operations_default_and_maximum(kms, key):
+    key = key["KeyId"]
+    for i in range(55):
+        kms.create_alias(AliasName=f"{alias()}-{i}", TargetKeyId=key)
+    first = kms.list_aliases(KeyId=key)
+    assert len(first["Aliases"]) == 50 and first["Truncated"] is True
+    rest = kms.list_aliases(KeyId=key, Marker=first["NextMarker"])
+    assert len(rest["Aliases"]) == 5 and rest["Truncated"] is False
+    assert len(kms.list_aliases(KeyId=key, Limit=100)["Aliases"]) == 55
+    too_many = [
+        (kms.list_aliases, {"Limit": 101}, 100),
+        (kms.list_grants, {"KeyId": key, "Limit": 101}, 100),
+        (
+            kms.list_retirable_grants,
+            {"RetiringPrincipal": "arn:aws:iam::000000000000:root", "Limit": 101},
+            100,
+        ),
+        (kms.list_resource_tags, {"KeyId": key, "Limit": 51}, 50),
+    ]
+    for call, params, maximum in too_many:
+        with pytest.raises(ClientError) as error:
+            call(**params)
+        assert code(error) == "ValidationException"
+        assert error.value.response["Error"]["Message"].endswith(
+            f"Member must have value less than or equal to {maximum}"
+        )
+    assert kms.list_keys(Limit=1000)["Keys"]
+    assert kms.list_key_rotations(KeyId=key, Limit=1000)["Rotations"] == []

@@ -21,7 +21,7 @@ from mamori.services.kms.keys import (
 )
 from mamori.services.kms.keystore import set_due
 from mamori.services.kms.specs import SPECS
-from mamori.services.kms.util import page
+from mamori.services.kms.util import page, page_limit
 
 _ALIAS = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 # The predefined AWS aliases: those ListAliases shows in a new account before any service has
@@ -194,6 +194,7 @@ class AliasOps(KmsBase):
         return {}
 
     def list_aliases(self, ctx, params):
+        limit = page_limit("ListAliases", params)
         self._allow(ctx, "kms:ListAliases", "*")
         with self._read() as conn:
             target = None
@@ -206,7 +207,7 @@ class AliasOps(KmsBase):
             for _, record in rows
             if target is None or record.get("TargetKeyId") == target
         ]
-        return page(aliases, params, "Aliases")
+        return page(aliases, params, "Aliases", limit)
 
     # AWS managed keys
 

@@ -13,7 +13,7 @@ from mamori.services.kms import errors
 from mamori.services.kms.base import KmsBase
 from mamori.services.kms.keys import GRANT_TYPE, iso, when
 from mamori.services.kms.specs import SPECS, constrainable_grant_operations, grant_operations
-from mamori.services.kms.util import page
+from mamori.services.kms.util import page, page_limit
 
 _CONTEXT_CONSTRAINTS = ("EncryptionContextEquals", "EncryptionContextSubset")
 _ENTRY_FIELDS = (
@@ -154,6 +154,7 @@ class GrantOps(KmsBase):
         }
 
     def list_grants(self, ctx, params):
+        limit = page_limit("ListGrants", params)
         if params.get("GranteeServicePrincipal"):
             raise errors.unsupported("mamori does not support service principal grantees yet.")
         with self._read() as conn:
@@ -165,9 +166,10 @@ class GrantOps(KmsBase):
         if params.get("GranteePrincipal"):
             grants = [g for g in grants if g["GranteePrincipal"] == params["GranteePrincipal"]]
         grants.sort(key=lambda g: (g["CreationDate"], g["GrantId"]))
-        return page([entry(g) for g in grants], params, "Grants", default=50)
+        return page([entry(g) for g in grants], params, "Grants", limit)
 
     def list_retirable_grants(self, ctx, params):
+        limit = page_limit("ListRetirableGrants", params)
         if params.get("RetiringServicePrincipal"):
             raise errors.unsupported("mamori does not support service principal grantees yet.")
         retiring = params.get("RetiringPrincipal")
@@ -178,7 +180,7 @@ class GrantOps(KmsBase):
             rows = self.runtime.resources.list(conn, ctx.account_id, ctx.region, GRANT_TYPE)
         grants = [g for _, g in rows if g.get("RetiringPrincipal") == retiring]
         grants.sort(key=lambda g: (g["CreationDate"], g["GrantId"]))
-        return page([entry(g) for g in grants], params, "Grants", default=50)
+        return page([entry(g) for g in grants], params, "Grants", limit)
 
     def _remove_grant(self, ctx, key: dict[str, Any], grant: dict[str, Any]) -> None:
         region = key["Arn"].split(":")[3]

@@ -27,7 +27,7 @@ from mamori.services.kms.keys import (
 from mamori.services.kms.keystore import set_due
 from mamori.services.kms.ops_aliases import predefined_alias_service
 from mamori.services.kms.specs import SPECS
-from mamori.services.kms.util import merge_tags, page
+from mamori.services.kms.util import merge_tags, page, page_limit
 
 MAX_ON_DEMAND_ROTATIONS = 10
 MAX_POLICY_BYTES = 32 * 1024
@@ -132,6 +132,7 @@ class KeyOps(KmsBase):
         return {"KeyMetadata": metadata(key)}
 
     def list_keys(self, ctx, params):
+        limit = page_limit("ListKeys", params)
         self._allow(ctx, "kms:ListKeys", "*")
         with self._read() as conn:
             rows = self.runtime.resources.list(conn, ctx.account_id, ctx.region, KEY_TYPE)
@@ -140,7 +141,7 @@ class KeyOps(KmsBase):
             for _, key in rows
             if effective(key, ctx.now) is not None
         ]
-        return page(keys, params, "Keys")
+        return page(keys, params, "Keys", limit)
 
     # Enable / disable / delete
 
@@ -287,6 +288,7 @@ class KeyOps(KmsBase):
         self._add_material(conn, key, generate_material(SPECS[key["KeySpec"]]), now, rotation_type)
 
     def list_key_rotations(self, ctx, params):
+        limit = page_limit("ListKeyRotations", params)
         with self._read() as conn:
             key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:ListKeyRotations")
@@ -297,7 +299,7 @@ class KeyOps(KmsBase):
         rotations = [
             rotation_entry(key, m) for m in key["Materials"] if every or m.get("RotationType")
         ]
-        return page(rotations, params, "Rotations")
+        return page(rotations, params, "Rotations", limit)
 
     # Key policies
 
@@ -325,10 +327,11 @@ class KeyOps(KmsBase):
         return {}
 
     def list_key_policies(self, ctx, params):
+        limit = page_limit("ListKeyPolicies", params)
         with self._read() as conn:
             key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:ListKeyPolicies")
-        return page(["default"], params, "PolicyNames", default=1000)
+        return page(["default"], params, "PolicyNames", limit)
 
     # Tags
 
@@ -350,7 +353,8 @@ class KeyOps(KmsBase):
         return {}
 
     def list_resource_tags(self, ctx, params):
+        limit = page_limit("ListResourceTags", params)
         with self._read() as conn:
             key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:ListResourceTags")
-        return page(tag_list(key.get("Tags") or {}), params, "Tags", default=50)
+        return page(tag_list(key.get("Tags") or {}), params, "Tags", limit)
