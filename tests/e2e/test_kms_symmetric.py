@@ -288,3 +288,19 @@ def test_list_limits_have_each_operations_default_and_maximum(kms, key):
         )
     assert kms.list_keys(Limit=1000)["Keys"]
     assert kms.list_key_rotations(KeyId=key, Limit=1000)["Rotations"] == []
+
+
+def test_the_aws_ram_key_policy_is_only_for_ram(kms, key):
+    key = key["KeyId"]
+    policy = kms.get_key_policy(KeyId=key)["Policy"]
+    with pytest.raises(ClientError) as error:
+        kms.put_key_policy(KeyId=key, PolicyName="AWS_RAM", Policy=policy)
+    assert code(error) == "ValidationException"
+    assert error.value.response["Error"]["Message"] == (
+        "The AWS_RAM policy can only be managed by the RAM service."
+    )
+    # A key not shared through RAM has no AWS_RAM policy to get or list.
+    with pytest.raises(ClientError) as error:
+        kms.get_key_policy(KeyId=key, PolicyName="AWS_RAM")
+    assert code(error) == "NotFoundException"
+    assert kms.list_key_policies(KeyId=key)["PolicyNames"] == ["default"]

@@ -318,6 +318,8 @@ class KeyOps(KmsBase):
     def put_key_policy(self, ctx, params):
         key = self._write_key(ctx, params["KeyId"], "kms:PutKeyPolicy", aliases=False)
         self._require_customer_managed(key, "PutKeyPolicy")
+        if params.get("PolicyName") == "AWS_RAM":
+            raise errors.validation("The AWS_RAM policy can only be managed by the RAM service.")
         self._policy_name(params)
         self._check_policy(
             ctx, key["Arn"], params["Policy"], params.get("BypassPolicyLockoutSafetyCheck")
