@@ -24,6 +24,9 @@ class KeySpec:
     hmac_bytes: int = 0
     rsa_bits: int = 0
     curve: str = ""
+    # Algorithms AWS offers for this spec that mamori cannot perform yet: no well-kept library
+    # primitive for them (algorithm -> what is missing).
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     @property
     def asymmetric(self) -> bool:
@@ -61,13 +64,24 @@ SPECS: dict[str, KeySpec] = {
         _nist("ECC_NIST_P384", "secp384r1", "384"),
         _nist("ECC_NIST_P521", "secp521r1", "512"),
         KeySpec("ECC_SECG_P256K1", {"SIGN_VERIFY": ("ECDSA_SHA_256",)}, curve="secp256k1"),
-        KeySpec("ECC_NIST_EDWARDS25519", {"SIGN_VERIFY": ("ED25519_SHA_512",)}, curve="ed25519"),
+        KeySpec(
+            "ECC_NIST_EDWARDS25519",
+            {"SIGN_VERIFY": ("ED25519_SHA_512",)},
+            curve="ed25519",
+            unavailable={
+                "ED25519_PH_SHA_512": "Ed25519ph (RFC 8032 HashEdDSA), which the cryptography "
+                "library does not offer (pyca/cryptography issue 10969)"
+            },
+        ),
         _hmac(224),
         _hmac(256),
         _hmac(384),
         _hmac(512),
     )
 }
+
+# The MessageType a signing algorithm requires, where it is not free (AWS's Sign documentation).
+REQUIRED_MESSAGE_TYPES = {"ED25519_SHA_512": "RAW", "ED25519_PH_SHA_512": "DIGEST"}
 
 # Key pair specs GenerateDataKeyPair offers (a subset of the key specs).
 DATA_KEY_PAIR_SPECS = (
