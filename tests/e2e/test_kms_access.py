@@ -241,3 +241,72 @@ def test_cross_account_needs_key_policy_and_identity_policy(server):
     with pytest.raises(ClientError) as error:
         partner.encrypt(KeyId=plain_key, Plaintext=b"x")
     assert code(error) == "AccessDeniedException"
+
+
+GRANTEE = "arn:aws:iam::000000000000:user/grantee"
+
+
+@pytest.mark.parametrize(
+    ("spec", "usage", "refused", "allowed"),
+    [
+        ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", ["Sign"], ["GenerateDataKey", "DescribeKey"]),
+        ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", ["GenerateMac"], ["ReEncryptFrom"]),
+        ("RSA_2048", "SIGN_VERIFY", ["GenerateDataKey"], ["Sign", "GetPublicKey"]),
+        ("RSA_2048", "ENCRYPT_DECRYPT", ["Sign"], ["Decrypt", "GetPublicKey"]),
+        ("ECC_NIST_P256", "KEY_AGREEMENT", ["Sign"], ["DeriveSharedSecret", "RetireGrant"]),
+        ("HMAC_256", "GENERATE_VERIFY_MAC", ["Encrypt"], ["GenerateMac", "VerifyMac"]),
+    ],
+)
+def test_grant_operations_must_suit_the_key_type(server, spec, usage, refused, allowed):
+    kms = server.client("kms")
+    key = kms.create_key(KeySpec=spec, KeyUsage=usage)["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as error:
+        kms.create_grant(KeyId=key, GranteePrincipal=GRANTEE, Operations=refused + allowed)
+    assert code(error) == "ValidationException"
+    assert kms.list_grants(KeyId=key)["Grants"] == []
+    kms.create_grant(KeyId=key, GranteePrincipal=GRANTEE, Operations=allowed)
+
+
+@pytest.mark.parametrize(
+    ("spec", "usage", "operations"),
+    [
+        ("RSA_2048", "ENCRYPT_DECRYPT", ["Encrypt", "Decrypt"]),
+        ("RSA_2048", "SIGN_VERIFY", ["Sign"]),
+        ("HMAC_256", "GENERATE_VERIFY_MAC", ["GenerateMac"]),
+    ],
+)
+def test_no_encryption_context_constraint_for_asymmetric_or_hmac_operations(
+    server, spec, usage, operations
+):
+    kms = server.client("kms")
+    key = kms.create_key(KeySpec=spec, KeyUsage=usage)["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as error:
+        kms.create_grant(
+            KeyId=key,
+            GranteePrincipal=GRANTEE,
+            Operations=operations,
+            Constraints={"EncryptionContextEquals": {"a": "b"}},
+        )
+    assert code(error) == "ValidationException"
+    assert kms.list_grants(KeyId=key)["Grants"] == []
+
+
+def test_constrained_grant_may_include_describe_key_and_retire_grant_unconstrained(server):
+    kms = server.client("kms")
+    _, user_arn, user = new_user(server)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    grant = kms.create_grant(
+        KeyId=key,
+        GranteePrincipal=user_arn,
+        Operations=["Decrypt", "DescribeKey", "RetireGrant"],
+        Constraints={"EncryptionContextSubset": {"app": "a"}},
+    )
+    client = user("kms")
+    # DescribeKey takes no encryption context: the constraint does not apply to it.
+    assert client.describe_key(KeyId=key)["KeyMetadata"]["KeyId"] == key
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "b"})
+    with pytest.raises(ClientError) as error:
+        client.decrypt(CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"app": "b"})
+    assert code(error) == "AccessDeniedException"
+    client.retire_grant(KeyId=key, GrantId=grant["GrantId"])
+    assert kms.list_grants(KeyId=key)["Grants"] == []

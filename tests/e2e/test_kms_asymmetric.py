@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
@@ -180,3 +182,30 @@ def test_generate_data_key_pair(kms, pair_spec):
     assert opened["Plaintext"] == pair["PrivateKeyPlaintext"]
     without = kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec=pair_spec)
     assert "PrivateKeyPlaintext" not in without and without["PublicKey"]
+
+
+def test_ed25519_message_types_and_the_prehashed_algorithm(kms):
+    key = kms.create_key(KeySpec="ECC_NIST_EDWARDS25519", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    digest = hashlib.sha512(b"m").digest()
+    signature = kms.sign(KeyId=key["KeyId"], Message=b"m", SigningAlgorithm="ED25519_SHA_512")
+    public_key(kms, key["KeyId"]).verify(signature["Signature"], b"m")
+    wrong_types = [("ED25519_SHA_512", "DIGEST", digest), ("ED25519_PH_SHA_512", "RAW", b"m")]
+    for algorithm, message_type, message in wrong_types:
+        with pytest.raises(ClientError) as error:
+            kms.sign(
+                KeyId=key["KeyId"],
+                Message=message,
+                MessageType=message_type,
+                SigningAlgorithm=algorithm,
+            )
+        assert code(error) == "ValidationException"
+    # AWS offers Ed25519ph; mamori has no library primitive for it and says so.
+    with pytest.raises(ClientError) as error:
+        kms.sign(
+            KeyId=key["KeyId"],
+            Message=digest,
+            MessageType="DIGEST",
+            SigningAlgorithm="ED25519_PH_SHA_512",
+        )
+    assert code(error) == "UnsupportedOperationException"
+    assert "ED25519_PH_SHA_512" in error.value.response["Error"]["Message"]

@@ -253,3 +253,111 @@ def test_import_only_for_external_keys(kms):
             KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
         )
     assert code(error) == "UnsupportedOperationException"
+
+
+def test_expiration_model_defaults_to_expires_which_needs_valid_to(clock_server, kms):
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = kms.get_parameters_for_import(
+        KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    wrapped = wrap(params["PublicKey"], os.urandom(32), "RSAES_OAEP_SHA_256")
+    with pytest.raises(ClientError) as error:
+        kms.import_key_material(
+            KeyId=key, ImportToken=params["ImportToken"], EncryptedKeyMaterial=wrapped
+        )
+    assert code(error) == "ValidationException"
+    assert "ValidTo" in error.value.response["Error"]["Message"]
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    kms.import_key_material(
+        KeyId=key,
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=wrapped,
+        ValidTo=server_now(clock_server) + timedelta(days=3),
+    )
+    meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert meta["KeyState"] == "Enabled" and meta["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
+    [imported] = kms.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")[
+        "Rotations"
+    ]
+    assert imported["ImportState"] == "IMPORTED" and imported["KeyMaterialState"] == "CURRENT"
+    assert imported["ExpirationModel"] == "KEY_MATERIAL_EXPIRES" and imported["ValidTo"]
+
+
+def test_delete_imported_material_while_pending_deletion_keeps_the_state(kms):
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = kms.get_parameters_for_import(
+        KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    kms.import_key_material(
+        KeyId=key,
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=wrap(params["PublicKey"], os.urandom(32), "RSAES_OAEP_SHA_256"),
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    deleted = kms.delete_imported_key_material(KeyId=key)
+    assert deleted["KeyId"].endswith(key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    # Cancelled: without key material the key can only wait for an import.
+    kms.cancel_key_deletion(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    with pytest.raises(ClientError) as error:
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    assert code(error) == "KMSInvalidStateException"
+
+
+def test_cancelled_deletion_of_imported_key_with_material_is_disabled(kms):
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    kms.cancel_key_deletion(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
+    params = kms.get_parameters_for_import(
+        KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    kms.import_key_material(
+        KeyId=key,
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=wrap(params["PublicKey"], os.urandom(32), "RSAES_OAEP_SHA_256"),
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    kms.cancel_key_deletion(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def test_pending_deletion_rotation_status_is_false_until_cancelled(kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    status = kms.get_key_rotation_status(KeyId=key)
+    assert status["KeyRotationEnabled"] is False
+    assert "NextRotationDate" not in status and "RotationPeriodInDays" not in status
+    kms.cancel_key_deletion(KeyId=key)
+    status = kms.get_key_rotation_status(KeyId=key)
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 180
+
+
+def test_key_policy_can_be_replaced_while_pending_deletion(kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    policy = kms.get_key_policy(KeyId=key)["Policy"].replace("key-default-1", "replaced")
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=policy)
+    assert kms.get_key_policy(KeyId=key)["Policy"] == policy
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+
+def test_list_key_rotations_all_key_material_adds_the_first_material(kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    first = kms.decrypt(CiphertextBlob=kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"])
+    kms.rotate_key_on_demand(KeyId=key)
+    only = kms.list_key_rotations(KeyId=key)["Rotations"]
+    assert [r["RotationType"] for r in only] == ["ON_DEMAND"]
+    every = kms.list_key_rotations(KeyId=key, IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    assert len(every) == 2 and every[1] == only[0]
+    original = every[0]
+    assert original["KeyMaterialId"] == first["KeyMaterialId"]
+    assert original["KeyMaterialState"] == "NON_CURRENT"
+    assert "RotationDate" not in original and "RotationType" not in original
+    assert only[0]["KeyMaterialState"] == "CURRENT"
+    explicit = kms.list_key_rotations(KeyId=key, IncludeKeyMaterial="ROTATIONS_ONLY")
+    assert explicit["Rotations"] == only

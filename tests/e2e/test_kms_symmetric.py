@@ -240,3 +240,67 @@ def test_aws_managed_key_is_created_on_first_describe(kms):
     with pytest.raises(ClientError) as error:
         kms.disable_key(KeyId=meta["KeyId"])
     assert code(error) == "AccessDeniedException"
+
+
+@pytest.mark.parametrize("ref", ["alias/aws/nosuchservice", "alias/aws/", "alias/aws/S3"])
+def test_describe_key_creates_managed_keys_only_for_predefined_aliases(kms, ref):
+    with pytest.raises(ClientError) as error:
+        kms.describe_key(KeyId=ref)
+    assert code(error) == "NotFoundException"
+    assert error.value.response["Error"]["Message"].startswith("Alias 'arn:aws:kms:")
+    names = {a["AliasName"] for a in kms.list_aliases(Limit=100)["Aliases"]}
+    assert ref not in names
+
+
+def test_describe_key_on_predefined_alias_arn_creates_the_managed_key(kms):
+    s3_key = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["Arn"]
+    arn = s3_key.split(":key/")[0] + ":alias/aws/ebs"
+    meta = kms.describe_key(KeyId=arn)["KeyMetadata"]
+    assert meta["KeyManager"] == "AWS"
+    assert kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["KeyId"] == meta["KeyId"]
+
+
+def test_list_limits_have_each_operations_default_and_maximum(kms, key):
+    key = key["KeyId"]
+    for i in range(55):
+        kms.create_alias(AliasName=f"{alias()}-{i}", TargetKeyId=key)
+    first = kms.list_aliases(KeyId=key)
+    assert len(first["Aliases"]) == 50 and first["Truncated"] is True
+    rest = kms.list_aliases(KeyId=key, Marker=first["NextMarker"])
+    assert len(rest["Aliases"]) == 5 and rest["Truncated"] is False
+    assert len(kms.list_aliases(KeyId=key, Limit=100)["Aliases"]) == 55
+    too_many = [
+        (kms.list_aliases, {"Limit": 101}, 100),
+        (kms.list_grants, {"KeyId": key, "Limit": 101}, 100),
+        (
+            kms.list_retirable_grants,
+            {"RetiringPrincipal": "arn:aws:iam::000000000000:root", "Limit": 101},
+            100,
+        ),
+        (kms.list_resource_tags, {"KeyId": key, "Limit": 51}, 50),
+    ]
+    for call, params, maximum in too_many:
+        with pytest.raises(ClientError) as error:
+            call(**params)
+        assert code(error) == "ValidationException"
+        assert error.value.response["Error"]["Message"].endswith(
+            f"Member must have value less than or equal to {maximum}"
+        )
+    assert kms.list_keys(Limit=1000)["Keys"]
+    assert kms.list_key_rotations(KeyId=key, Limit=1000)["Rotations"] == []
+
+
+def test_the_aws_ram_key_policy_is_only_for_ram(kms, key):
+    key = key["KeyId"]
+    policy = kms.get_key_policy(KeyId=key)["Policy"]
+    with pytest.raises(ClientError) as error:
+        kms.put_key_policy(KeyId=key, PolicyName="AWS_RAM", Policy=policy)
+    assert code(error) == "ValidationException"
+    assert error.value.response["Error"]["Message"] == (
+        "The AWS_RAM policy can only be managed by the RAM service."
+    )
+    # A key not shared through RAM has no AWS_RAM policy to get or list.
+    with pytest.raises(ClientError) as error:
+        kms.get_key_policy(KeyId=key, PolicyName="AWS_RAM")
+    assert code(error) == "NotFoundException"
+    assert kms.list_key_policies(KeyId=key)["PolicyNames"] == ["default"]

@@ -28,6 +28,7 @@ from mamori.services.kms.keys import (
     when,
 )
 from mamori.services.kms.keystore import Materials
+from mamori.services.kms.specs import UNCONSTRAINED_GRANT_OPERATIONS
 from mamori.services.registry import Provider
 
 RECORD_CACHE_TTL = 2.0
@@ -69,7 +70,7 @@ class _LazyReader:
 _KEY_ID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
-_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key/.+|alias/.+)$")
+KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key/.+|alias/.+)$")
 
 
 def effective(key: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:
@@ -170,7 +171,7 @@ class KmsBase(Provider):
         A key that does not exist (or no longer does) is NotFoundException, as AWS says it.
         """
         account, region = ctx.account_id, ctx.region
-        match = _ARN.match(ref)
+        match = KMS_ARN.match(ref)
         if match:
             region, account, resource = match.groups()
         elif ref.startswith("arn:"):
@@ -345,7 +346,9 @@ class KmsBase(Provider):
                 continue
             if operation not in grant["Operations"]:
                 continue
-            if not constraints_met(grant.get("Constraints"), encryption_context or {}):
+            if operation not in UNCONSTRAINED_GRANT_OPERATIONS and not constraints_met(
+                grant.get("Constraints"), encryption_context or {}
+            ):
                 continue
             return grant
         return None

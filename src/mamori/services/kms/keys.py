@@ -185,11 +185,38 @@ def metadata(key: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+def rotation_entry(key: dict[str, Any], material: dict[str, Any]) -> dict[str, Any]:
+    """A key material as ListKeyRotations shows it: when and how a rotation made it (not for
+    the first material), and for imported material its import state and expiry."""
+    entry: dict[str, Any] = {
+        "KeyId": key["KeyId"],
+        "KeyMaterialId": material["Id"],
+        "KeyMaterialState": "CURRENT" if material["Id"] == key["Current"] else "NON_CURRENT",
+    }
+    if material.get("RotationType"):
+        entry["RotationDate"] = when(material["Created"])
+        entry["RotationType"] = material["RotationType"]
+    if key["Origin"] == "EXTERNAL":
+        entry["ImportState"] = "PENDING_IMPORT" if material.get("Deleted") else "IMPORTED"
+        entry["ExpirationModel"] = material.get("ExpirationModel", "KEY_MATERIAL_DOES_NOT_EXPIRE")
+        if material.get("ValidTo"):
+            entry["ValidTo"] = when(material["ValidTo"])
+        if material.get("Description"):
+            entry["KeyMaterialDescription"] = material["Description"]
+    return entry
+
+
 def current_material(key: dict[str, Any]) -> dict[str, Any] | None:
     for material in key["Materials"]:
         if material["Id"] == key["Current"]:
             return material
     return None
+
+
+def has_live_material(key: dict[str, Any]) -> bool:
+    """Whether the key's current material exists (not deleted with its imported material)."""
+    current = current_material(key)
+    return current is not None and not current.get("Deleted")
 
 
 def has_material(key: dict[str, Any], material_id: str) -> bool:

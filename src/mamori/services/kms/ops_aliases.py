@@ -9,7 +9,7 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.services.kms import errors
-from mamori.services.kms.base import KmsBase
+from mamori.services.kms.base import KMS_ARN, KmsBase
 from mamori.services.kms.crypto import generate_material
 from mamori.services.kms.keys import (
     ALIAS_TYPE,
@@ -21,9 +21,32 @@ from mamori.services.kms.keys import (
 )
 from mamori.services.kms.keystore import set_due
 from mamori.services.kms.specs import SPECS
-from mamori.services.kms.util import page
+from mamori.services.kms.util import page, page_limit
 
 _ALIAS = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
+# The predefined AWS aliases: those ListAliases shows in a new account before any service has
+# used them (no TargetKeyId). DescribeKey on one creates its AWS managed key; any other
+# ``alias/aws/...`` name is just an alias that does not exist. (Services outside this table,
+# such as AWS Backup, create their own ``alias/aws/<service>`` when they first need it.)
+PREDEFINED_AWS_ALIASES = frozenset(
+    f"alias/aws/{service}"
+    for service in (
+        "acm",
+        "dynamodb",
+        "ebs",
+        "elasticfilesystem",
+        "es",
+        "glue",
+        "kinesisvideo",
+        "lambda",
+        "rds",
+        "redshift",
+        "s3",
+        "secretsmanager",
+        "ssm",
+        "xray",
+    )
+)
 SERVICE_KEY_DESCRIPTIONS = {
     "s3": "Default key that protects my S3 objects when no other key is defined",
 }
@@ -43,6 +66,20 @@ def _check_alias_name(name: str) -> None:
             f"Alias name {name} must only contain alphanumeric characters, forward slashes (/), "
             "underscores (_), and dashes (-).",
         )
+
+
+def predefined_alias_service(ctx, ref: str) -> str | None:
+    """``s3`` for ``alias/aws/s3`` (or its ARN in the caller's account and Region): the service
+    whose AWS managed key DescribeKey creates on first use; None for anything else."""
+    name = ref
+    if ref.startswith("arn:"):
+        match = KMS_ARN.match(ref)
+        if match is None or match.group(1, 2) != (ctx.region, ctx.account_id):
+            return None
+        name = match.group(3)
+    if name not in PREDEFINED_AWS_ALIASES:
+        return None
+    return name[len("alias/aws/") :]
 
 
 def _alias_entry(record: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +194,7 @@ class AliasOps(KmsBase):
         return {}
 
     def list_aliases(self, ctx, params):
+        limit = page_limit("ListAliases", params)
         self._allow(ctx, "kms:ListAliases", "*")
         with self._read() as conn:
             target = None
@@ -169,7 +207,7 @@ class AliasOps(KmsBase):
             for _, record in rows
             if target is None or record.get("TargetKeyId") == target
         ]
-        return page(aliases, params, "Aliases")
+        return page(aliases, params, "Aliases", limit)
 
     # AWS managed keys
 

@@ -11,7 +11,7 @@ from mamori.errors import AwsError
 from mamori.services.kms import ciphertext, crypto, errors
 from mamori.services.kms.base import KmsBase, effective
 from mamori.services.kms.keys import has_material, key_arn
-from mamori.services.kms.specs import DATA_KEY_PAIR_SPECS, SPECS
+from mamori.services.kms.specs import DATA_KEY_PAIR_SPECS, REQUIRED_MESSAGE_TYPES, SPECS
 
 DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
 
@@ -136,6 +136,10 @@ class CryptoOps(KmsBase):
     @staticmethod
     def _check_algorithm(key: dict[str, Any], algorithm: str) -> None:
         spec = SPECS[key["KeySpec"]]
+        if algorithm in spec.unavailable:
+            raise errors.unsupported(
+                f"mamori does not support {algorithm} yet: it needs {spec.unavailable[algorithm]}."
+            )
         if algorithm not in spec.usages.get(key["KeyUsage"], ()):
             raise errors.invalid_key_usage(
                 f"Algorithm {algorithm} is incompatible with key spec {key['KeySpec']}."
@@ -440,6 +444,9 @@ class CryptoOps(KmsBase):
         message_type = params.get("MessageType") or "RAW"
         if message_type == "EXTERNAL_MU":
             raise errors.unsupported("MessageType EXTERNAL_MU is for ML-DSA keys.")
+        required = REQUIRED_MESSAGE_TYPES.get(algorithm, message_type)
+        if message_type != required:
+            raise errors.validation(f"{algorithm} requires MessageType {required}.")
         with self._read() as conn:
             key = self._usable_key(
                 ctx,
@@ -455,8 +462,6 @@ class CryptoOps(KmsBase):
         prehashed = message_type == "DIGEST"
         message = params["Message"]
         if prehashed:
-            if algorithm == "ED25519_SHA_512":
-                raise errors.validation("ED25519_SHA_512 does not support MessageType DIGEST.")
             size = crypto.digest_of(algorithm).digest_size
             if len(message) != size:
                 raise errors.validation(f"Digest is invalid length for algorithm {algorithm}.")

@@ -12,22 +12,10 @@ from mamori.errors import AwsError
 from mamori.services.kms import errors
 from mamori.services.kms.base import KmsBase
 from mamori.services.kms.keys import GRANT_TYPE, evaluated_policy, iso, when
-from mamori.services.kms.util import page
+from mamori.services.kms.specs import SPECS, constrainable_grant_operations, grant_operations
+from mamori.services.kms.util import page, page_limit
 
-# Operations a grant with encryption context constraints may include.
-_CONSTRAINABLE = {
-    "Encrypt",
-    "Decrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "ReEncryptFrom",
-    "ReEncryptTo",
-    "CreateGrant",
-    "RetireGrant",
-    "Decapsulate",
-}
+_CONTEXT_CONSTRAINTS = ("EncryptionContextEquals", "EncryptionContextSubset")
 _ENTRY_FIELDS = (
     "KeyId",
     "GrantId",
@@ -60,6 +48,28 @@ def entry(grant: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def check_grant_operations(
+    key: dict[str, Any], operations: list[str], *, has_context_constraint: bool
+) -> None:
+    """ValidationException unless the key supports every operation of the grant (and, with
+    an encryption context constraint, every operation takes an encryption context)."""
+    spec, usage = SPECS[key["KeySpec"]], key["KeyUsage"]
+    unsupported = set(operations) - grant_operations(spec, usage)
+    if unsupported:
+        raise errors.validation(
+            f"Grant operations {', '.join(sorted(unsupported))} are not supported on "
+            f"{key['Arn']} (key spec {key['KeySpec']}, key usage {usage})."
+        )
+    if has_context_constraint:
+        unconstrainable = set(operations) - constrainable_grant_operations(spec, usage)
+        if unconstrainable:
+            raise errors.validation(
+                "Encryption context grant constraints are not supported for the operations "
+                f"{', '.join(sorted(unconstrainable))} on {key['Arn']} (key spec "
+                f"{key['KeySpec']}): they do not take an encryption context."
+            )
+
+
 class GrantOps(KmsBase):
     def _grant_id(self, key: dict[str, Any], grant_id: str) -> str:
         return f"{key['KeyId']}/{grant_id}"
@@ -72,19 +82,13 @@ class GrantOps(KmsBase):
             raise errors.validation("GranteePrincipal is required.")
         operations = list(dict.fromkeys(params["Operations"]))
         constraints = params.get("Constraints") or None
-        if constraints:
-            if (
-                constraints.get("EncryptionContextEquals") is not None
-                and constraints.get("EncryptionContextSubset") is not None
-            ):
-                raise errors.validation(
-                    "Only one of EncryptionContextEquals and EncryptionContextSubset is allowed."
-                )
-            if not set(operations) <= _CONSTRAINABLE:
-                raise errors.validation(
-                    "Grant constraints are not supported for the following operations: "
-                    + ", ".join(sorted(set(operations) - _CONSTRAINABLE))
-                )
+        context_constraints = [
+            name for name in _CONTEXT_CONSTRAINTS if (constraints or {}).get(name) is not None
+        ]
+        if len(context_constraints) > 1:
+            raise errors.validation(
+                "Only one of EncryptionContextEquals and EncryptionContextSubset is allowed."
+            )
         conn = ctx.transaction()
         key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         constraint_types = sorted(k for k, v in (constraints or {}).items() if v is not None)
@@ -103,6 +107,7 @@ class GrantOps(KmsBase):
             return set(operations) <= set(grant["Operations"])
 
         self._authorize(ctx, key, "kms:CreateGrant", extra=extra, grant_check=narrower)
+        check_grant_operations(key, operations, has_context_constraint=bool(context_constraints))
         self._require_state(key, "Enabled")
         if params.get("DryRun"):
             raise errors.dry_run()
@@ -149,6 +154,7 @@ class GrantOps(KmsBase):
         }
 
     def list_grants(self, ctx, params):
+        limit = page_limit("ListGrants", params)
         if params.get("GranteeServicePrincipal"):
             raise errors.unsupported("mamori does not support service principal grantees yet.")
         with self._read() as conn:
@@ -160,9 +166,10 @@ class GrantOps(KmsBase):
         if params.get("GranteePrincipal"):
             grants = [g for g in grants if g["GranteePrincipal"] == params["GranteePrincipal"]]
         grants.sort(key=lambda g: (g["CreationDate"], g["GrantId"]))
-        return page([entry(g) for g in grants], params, "Grants", default=50)
+        return page([entry(g) for g in grants], params, "Grants", limit)
 
     def list_retirable_grants(self, ctx, params):
+        limit = page_limit("ListRetirableGrants", params)
         if params.get("RetiringServicePrincipal"):
             raise errors.unsupported("mamori does not support service principal grantees yet.")
         retiring = params.get("RetiringPrincipal")
@@ -173,7 +180,7 @@ class GrantOps(KmsBase):
             rows = self.runtime.resources.list(conn, ctx.account_id, ctx.region, GRANT_TYPE)
         grants = [g for _, g in rows if g.get("RetiringPrincipal") == retiring]
         grants.sort(key=lambda g: (g["CreationDate"], g["GrantId"]))
-        return page([entry(g) for g in grants], params, "Grants", default=50)
+        return page([entry(g) for g in grants], params, "Grants", limit)
 
     def _remove_grant(self, ctx, key: dict[str, Any], grant: dict[str, Any]) -> None:
         region = key["Arn"].split(":")[3]

@@ -149,9 +149,8 @@ class ImportOps(KmsBase):
         if params.get("ImportType") == "NEW_KEY_MATERIAL" and key["Materials"]:
             raise errors.unsupported("mamori does not support rotating imported key material yet.")
         valid_to = params.get("ValidTo")
-        model = params.get("ExpirationModel") or (
-            "KEY_MATERIAL_EXPIRES" if valid_to else "KEY_MATERIAL_DOES_NOT_EXPIRE"
-        )
+        # The model documents KEY_MATERIAL_EXPIRES as the default, which then needs a ValidTo.
+        model = params.get("ExpirationModel") or "KEY_MATERIAL_EXPIRES"
         if model == "KEY_MATERIAL_EXPIRES" and valid_to is None:
             raise errors.validation(
                 "A ValidTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES"
@@ -216,8 +215,6 @@ class ImportOps(KmsBase):
         key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:DeleteImportedKeyMaterial")
         self._require_external(key)
-        if key["KeyState"] == "PendingDeletion":
-            raise errors.invalid_state(f"{key['Arn']} is pending deletion.")
         material_id = key.get("Current")
         self.delete_imported_material(conn, key)
         self._save_key(ctx, key)
@@ -227,7 +224,8 @@ class ImportOps(KmsBase):
         return result
 
     def delete_imported_material(self, conn, key: dict[str, Any]) -> None:
-        """Destroy the key's imported material; the key waits for an import again."""
+        """Destroy the key's imported material; the key waits for an import again (a key
+        pending deletion stays so: CancelKeyDeletion then leaves it PendingImport)."""
         self.materials.destroy(conn, key["KeyId"])
         for material in key["Materials"]:
             material["Deleted"] = True

@@ -23,17 +23,20 @@ from mamori.services.kms.keys import (
     KEY_TYPE,
     POLICY_BINDING,
     default_policy,
+    has_live_material,
     iso,
     key_arn,
     metadata,
     new_key,
+    rotation_entry,
     tag_list,
     when,
     with_policy,
 )
 from mamori.services.kms.keystore import set_due
+from mamori.services.kms.ops_aliases import predefined_alias_service
 from mamori.services.kms.specs import SPECS
-from mamori.services.kms.util import merge_tags, page
+from mamori.services.kms.util import merge_tags, page, page_limit
 
 MAX_ON_DEMAND_ROTATIONS = 10
 MAX_POLICY_BYTES = 32 * 1024
@@ -141,15 +144,16 @@ class KeyOps(KmsBase):
                 key, alias = self._resolve(ctx, conn, ref)
         except AwsError as error:
             # A predefined AWS alias with no key yet: KMS creates the AWS managed key.
-            name = ref.rsplit(":", 1)[-1]
-            if error.code != "NotFoundException" or not name.startswith("alias/aws/"):
+            service = predefined_alias_service(ctx, ref)
+            if error.code != "NotFoundException" or service is None:
                 raise
-            self.service_key(ctx, name[len("alias/aws/") :])
+            self.service_key(ctx, service)
             key, alias = self._resolve(ctx, ctx.transaction(), ref)
         self._authorize(ctx, key, "kms:DescribeKey", alias=alias)
         return {"KeyMetadata": metadata(key)}
 
     def list_keys(self, ctx, params):
+        limit = page_limit("ListKeys", params)
         self._allow(ctx, "kms:ListKeys", "*")
         with self._read() as conn:
             rows = self.runtime.resources.list(conn, ctx.account_id, ctx.region, KEY_TYPE)
@@ -158,7 +162,7 @@ class KeyOps(KmsBase):
             for _, key in rows
             if effective(key, ctx.now) is not None
         ]
-        return page(keys, params, "Keys")
+        return page(keys, params, "Keys", limit)
 
     # Enable / disable / delete
 
@@ -195,7 +199,6 @@ class KeyOps(KmsBase):
         if key["KeyState"] == "PendingDeletion":
             raise errors.invalid_state(f"{key['Arn']} is pending deletion.")
         deletion = ctx.now + timedelta(days=days)
-        key["PriorState"] = key["KeyState"]
         key["KeyState"] = "PendingDeletion"
         key["DeletionDate"] = iso(deletion)
         key["PendingWindowInDays"] = days
@@ -212,9 +215,8 @@ class KeyOps(KmsBase):
         key = self._write_key(ctx, params["KeyId"], "kms:CancelKeyDeletion")
         if key["KeyState"] != "PendingDeletion":
             raise errors.invalid_state(f"{key['Arn']} is not pending deletion.")
-        key["KeyState"] = (
-            "PendingImport" if key.get("PriorState") == "PendingImport" else "Disabled"
-        )
+        # Disabled, as AWS says; a key without key material can only wait for an import.
+        key["KeyState"] = "Disabled" if has_live_material(key) else "PendingImport"
         for name in ("PriorState", "DeletionDate", "PendingWindowInDays"):
             key.pop(name, None)
         set_due(ctx.transaction(), key, "delete", None)
@@ -279,8 +281,8 @@ class KeyOps(KmsBase):
         self._authorize(ctx, key, "kms:GetKeyRotationStatus")
         if key["KeySpec"] != "SYMMETRIC_DEFAULT":
             self._require_rotatable(key)
-        self._require_not_pending_deletion(key)
-        rotation = key.get("Rotation")
+        # Pending deletion, the status reads false; cancelling the deletion restores it.
+        rotation = key.get("Rotation") if key["KeyState"] != "PendingDeletion" else None
         result: dict[str, Any] = {"KeyRotationEnabled": bool(rotation), "KeyId": key["Arn"]}
         if rotation:
             result["RotationPeriodInDays"] = rotation["PeriodDays"]
@@ -307,23 +309,18 @@ class KeyOps(KmsBase):
         self._add_material(conn, key, generate_material(SPECS[key["KeySpec"]]), now, rotation_type)
 
     def list_key_rotations(self, ctx, params):
+        limit = page_limit("ListKeyRotations", params)
         with self._read() as conn:
             key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:ListKeyRotations")
         if key["KeySpec"] != "SYMMETRIC_DEFAULT":
             self._require_rotatable(key)
+        # ROTATIONS_ONLY: the materials rotations made; ALL_KEY_MATERIAL adds the first one.
+        every = params.get("IncludeKeyMaterial") == "ALL_KEY_MATERIAL"
         rotations = [
-            {
-                "KeyId": key["KeyId"],
-                "KeyMaterialId": m["Id"],
-                "KeyMaterialState": "CURRENT" if m["Id"] == key["Current"] else "NON_CURRENT",
-                "RotationDate": when(m["Created"]),
-                "RotationType": m["RotationType"],
-            }
-            for m in key["Materials"]
-            if m.get("RotationType")
+            rotation_entry(key, m) for m in key["Materials"] if every or m.get("RotationType")
         ]
-        return page(rotations, params, "Rotations")
+        return page(rotations, params, "Rotations", limit)
 
     # Key policies
 
@@ -345,8 +342,9 @@ class KeyOps(KmsBase):
     def put_key_policy(self, ctx, params):
         key = self._write_key(ctx, params["KeyId"], "kms:PutKeyPolicy", aliases=False)
         self._require_customer_managed(key, "PutKeyPolicy")
+        if params.get("PolicyName") == "AWS_RAM":
+            raise errors.validation("The AWS_RAM policy can only be managed by the RAM service.")
         self._policy_name(params)
-        self._require_not_pending_deletion(key)
         binding = self._check_policy(
             ctx, key["Arn"], params["Policy"], params.get("BypassPolicyLockoutSafetyCheck")
         )
@@ -354,10 +352,11 @@ class KeyOps(KmsBase):
         return {}
 
     def list_key_policies(self, ctx, params):
+        limit = page_limit("ListKeyPolicies", params)
         with self._read() as conn:
             key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:ListKeyPolicies")
-        return page(["default"], params, "PolicyNames", default=1000)
+        return page(["default"], params, "PolicyNames", limit)
 
     # Tags
 
@@ -379,7 +378,8 @@ class KeyOps(KmsBase):
         return {}
 
     def list_resource_tags(self, ctx, params):
+        limit = page_limit("ListResourceTags", params)
         with self._read() as conn:
             key, _ = self._resolve(ctx, conn, params["KeyId"], aliases=False)
         self._authorize(ctx, key, "kms:ListResourceTags")
-        return page(tag_list(key.get("Tags") or {}), params, "Tags", default=50)
+        return page(tag_list(key.get("Tags") or {}), params, "Tags", limit)

@@ -24,6 +24,9 @@ class KeySpec:
     hmac_bytes: int = 0
     rsa_bits: int = 0
     curve: str = ""
+    # Algorithms AWS offers for this spec that mamori cannot perform yet: no well-kept library
+    # primitive for them (algorithm -> what is missing).
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     @property
     def asymmetric(self) -> bool:
@@ -61,13 +64,24 @@ SPECS: dict[str, KeySpec] = {
         _nist("ECC_NIST_P384", "secp384r1", "384"),
         _nist("ECC_NIST_P521", "secp521r1", "512"),
         KeySpec("ECC_SECG_P256K1", {"SIGN_VERIFY": ("ECDSA_SHA_256",)}, curve="secp256k1"),
-        KeySpec("ECC_NIST_EDWARDS25519", {"SIGN_VERIFY": ("ED25519_SHA_512",)}, curve="ed25519"),
+        KeySpec(
+            "ECC_NIST_EDWARDS25519",
+            {"SIGN_VERIFY": ("ED25519_SHA_512",)},
+            curve="ed25519",
+            unavailable={
+                "ED25519_PH_SHA_512": "Ed25519ph (RFC 8032 HashEdDSA), which the cryptography "
+                "library does not offer (pyca/cryptography issue 10969)"
+            },
+        ),
         _hmac(224),
         _hmac(256),
         _hmac(384),
         _hmac(512),
     )
 }
+
+# The MessageType a signing algorithm requires, where it is not free (AWS's Sign documentation).
+REQUIRED_MESSAGE_TYPES = {"ED25519_SHA_512": "RAW", "ED25519_PH_SHA_512": "DIGEST"}
 
 # Key pair specs GenerateDataKeyPair offers (a subset of the key specs).
 DATA_KEY_PAIR_SPECS = (
@@ -87,3 +101,51 @@ ALGORITHM_FIELDS = {
     "GENERATE_VERIFY_MAC": "MacAlgorithms",
     "KEY_AGREEMENT": "KeyAgreementAlgorithms",
 }
+
+# Grants (AWS's "Grant operations"). A grant may allow only operations its key supports: the
+# cryptographic operations of the key's type and usage, and the grant-management operations
+# every key has. Encryption context constraints fit only operations that take an encryption
+# context (the cryptographic operations of symmetric encryption keys); DescribeKey and
+# RetireGrant may come along, but the constraint does not apply to them.
+GRANT_MANAGEMENT_OPERATIONS = frozenset({"CreateGrant", "DescribeKey", "RetireGrant"})
+UNCONSTRAINED_GRANT_OPERATIONS = frozenset({"DescribeKey", "RetireGrant"})
+_SYMMETRIC_GRANT_OPERATIONS = frozenset(
+    {
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+    }
+)
+_ASYMMETRIC_GRANT_OPERATIONS = {
+    "ENCRYPT_DECRYPT": frozenset(
+        {"Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"}
+    ),
+    "SIGN_VERIFY": frozenset({"Sign", "Verify", "GetPublicKey"}),
+    "KEY_AGREEMENT": frozenset({"DeriveSharedSecret", "GetPublicKey"}),
+}
+_HMAC_GRANT_OPERATIONS = frozenset({"GenerateMac", "VerifyMac"})
+
+
+def grant_key_operations(spec: KeySpec, usage: str) -> frozenset[str]:
+    """The cryptographic operations a grant on a key of this spec and usage may allow."""
+    if spec.symmetric:
+        return _SYMMETRIC_GRANT_OPERATIONS
+    if spec.hmac_bytes:
+        return _HMAC_GRANT_OPERATIONS
+    return _ASYMMETRIC_GRANT_OPERATIONS.get(usage, frozenset())
+
+
+def grant_operations(spec: KeySpec, usage: str) -> frozenset[str]:
+    """Every operation a grant on a key of this spec and usage may allow."""
+    return grant_key_operations(spec, usage) | GRANT_MANAGEMENT_OPERATIONS
+
+
+def constrainable_grant_operations(spec: KeySpec, usage: str) -> frozenset[str]:
+    """The operations a grant with an encryption context constraint may allow on such a key."""
+    with_context = grant_key_operations(spec, usage) if spec.symmetric else frozenset()
+    return with_context | GRANT_MANAGEMENT_OPERATIONS

@@ -6,13 +6,39 @@ from typing import Any
 
 from mamori.errors import AwsError
 
-DEFAULT_LIMIT = 100
 MAX_TAGS = 50
 
+# Each List operation's Limit as its documentation gives it: (default, maximum). The model's
+# shared LimitType allows 1-1000 for all of them, so the narrower ranges live here.
+LIST_LIMITS: dict[str, tuple[int, int]] = {
+    "ListAliases": (50, 100),
+    "ListGrants": (50, 100),
+    "ListRetirableGrants": (50, 100),
+    "ListResourceTags": (50, 50),
+    "ListKeys": (100, 1000),
+    "ListKeyPolicies": (100, 1000),
+    "ListKeyRotations": (100, 1000),
+}
 
-def page(items: list[Any], params: dict[str, Any], field: str, default: int = DEFAULT_LIMIT):
+
+def page_limit(operation: str, params: dict[str, Any]) -> int:
+    """The page size of a List call: its Limit, checked against the operation's maximum, or
+    the operation's default (ValidationException, in AWS's wording, above the maximum)."""
+    default, maximum = LIST_LIMITS[operation]
+    limit = params.get("Limit")
+    if limit is None:
+        return default
+    if limit > maximum:
+        raise AwsError(
+            "ValidationException",
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {maximum}",
+        )
+    return limit
+
+
+def page(items: list[Any], params: dict[str, Any], field: str, limit: int):
     """``{field: [...], Truncated, NextMarker?}``; the marker is the offset of the next item."""
-    limit = int(params.get("Limit") or default)
     marker = params.get("Marker")
     start = 0
     if marker:
