@@ -115,6 +115,18 @@ def finish_checksums(params: dict[str, Any], hashers: dict[str, Any]) -> dict[st
     return values
 
 
+#: DeleteObjects' per-object conditions -> DeleteObject's parameters of the same meaning.
+_ENTRY_CONDITIONS = {
+    "ETag": "IfMatch",
+    "Size": "IfMatchSize",
+    "LastModifiedTime": "IfMatchLastModifiedTime",
+}
+
+
+def _entry_conditions(item: dict[str, Any]) -> dict[str, Any]:
+    return {param: item[field] for field, param in _ENTRY_CONDITIONS.items() if field in item}
+
+
 def parse_copy_source(text: str) -> tuple[str, str, str | None]:
     source = text
     version_id = None
@@ -311,6 +323,7 @@ class ObjectOps(S3Base):
         return result
 
     def _delete(self, ctx, bucket: Bucket, key: str, version_id: str | None, params) -> dict:
+        conditions.refuse_directory_bucket_conditions(params)
         conn = ctx.transaction()
         if version_id:
             obj = objects.version(conn, bucket.name, key, version_id)
@@ -324,10 +337,7 @@ class ObjectOps(S3Base):
                 out["DeleteMarker"] = True
             return out
         existing = objects.latest(conn, bucket.name, key)
-        if params.get("IfMatch") is not None:
-            if existing is None or existing.delete_marker:
-                raise no_such_key(key)
-            conditions.check_write({"IfMatch": params["IfMatch"]}, existing)
+        conditions.check_delete(params, existing)
         if bucket.versioning:
             marker = objects.put(
                 conn,
@@ -365,7 +375,7 @@ class ObjectOps(S3Base):
                     "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject",
                     key,
                 )
-                result = self._delete(ctx, bucket, key, version_id, {})
+                result = self._delete(ctx, bucket, key, version_id, _entry_conditions(item))
             except AwsError as error:
                 errors.append(
                     {

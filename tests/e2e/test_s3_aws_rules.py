@@ -1,0 +1,61 @@
+"""S3 rules found by comparing mamori with AWS's documentation, through boto3: conditional
+batch deletes, what a copy carries over, delimiter and upload paging, key length, ACLs,
+delete-marker headers, ETags of encrypted objects and range rules."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.s3_helpers import code, new_bucket, s3_client, status
+
+WRONG_ETAG = '"00000000000000000000000000000000"'
+
+
+@pytest.fixture(scope="module")
+def s3(server):
+    return s3_client(server)
+
+
+def versioned_bucket(s3) -> str:
+    name = new_bucket(s3)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def test_delete_objects_checks_each_etag(s3):
+    name = new_bucket(s3)
+    etags = {k: s3.put_object(Bucket=name, Key=k, Body=k.encode())["ETag"] for k in "abc"}
+    result = s3.delete_objects(
+        Bucket=name,
+        Delete={
+            "Objects": [
+                {"Key": "a", "ETag": WRONG_ETAG},
+                {"Key": "b", "ETag": etags["b"]},
+                {"Key": "c", "ETag": etags["c"].strip('"')},
+                {"Key": "missing", "ETag": WRONG_ETAG},
+            ]
+        },
+    )
+    assert sorted(d["Key"] for d in result["Deleted"]) == ["b", "c"]
+    errors = {e["Key"]: (e["Code"], e["Message"]) for e in result["Errors"]}
+    assert errors == {
+        "a": (
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+        ),
+        "missing": ("NoSuchKey", "The specified key does not exist."),
+    }
+    assert s3.get_object(Bucket=name, Key="a")["Body"].read() == b"a"
+
+
+def test_directory_bucket_delete_conditions_never_delete(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"hello")
+    result = s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "k", "Size": 99}]})
+    assert [e["Code"] for e in result["Errors"]] == ["NotImplemented"]
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket=name, Key="k", IfMatchSize=99)
+    assert code(e) == "NotImplemented" and status(e) == 501
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"hello"
+
