@@ -59,3 +59,13 @@ def test_directory_bucket_delete_conditions_never_delete(s3):
     assert code(e) == "NotImplemented" and status(e) == 501
     assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"hello"
 
+
+def test_delete_objects_of_a_delete_marker_version_says_so(s3):
+    name = versioned_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    marker = s3.delete_object(Bucket=name, Key="k")["VersionId"]
+    result = s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "k", "VersionId": marker}]})
+    assert result["Deleted"] == [
+        {"Key": "k", "VersionId": marker, "DeleteMarker": True, "DeleteMarkerVersionId": marker}
+    ]
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"x"

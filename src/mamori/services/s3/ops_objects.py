@@ -391,9 +391,9 @@ class ObjectOps(S3Base):
                 if version_id:
                     entry["VersionId"] = version_id
                 if result.get("DeleteMarker"):
+                    # The marker created, or the marker version that was deleted.
                     entry["DeleteMarker"] = True
-                    if not version_id:
-                        entry["DeleteMarkerVersionId"] = result.get("VersionId")
+                    entry["DeleteMarkerVersionId"] = result.get("VersionId")
                 deleted.append(entry)
         self._schedule_gc()
         out: dict[str, Any] = {}
