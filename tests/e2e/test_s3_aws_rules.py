@@ -69,3 +69,47 @@ def test_delete_objects_of_a_delete_marker_version_says_so(s3):
         {"Key": "k", "VersionId": marker, "DeleteMarker": True, "DeleteMarkerVersionId": marker}
     ]
     assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"x"
+
+
+def test_copy_takes_storage_class_from_the_request_never_from_the_source(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="src", Body=b"x", StorageClass="STANDARD_IA")
+    s3.copy_object(Bucket=name, Key="plain", CopySource={"Bucket": name, "Key": "src"})
+    s3.copy_object(
+        Bucket=name,
+        Key="glacier",
+        CopySource={"Bucket": name, "Key": "src"},
+        StorageClass="GLACIER_IR",
+    )
+    assert "StorageClass" not in s3.head_object(Bucket=name, Key="plain")  # STANDARD
+    assert s3.head_object(Bucket=name, Key="glacier")["StorageClass"] == "GLACIER_IR"
+    listed = {o["Key"]: o["StorageClass"] for o in s3.list_objects_v2(Bucket=name)["Contents"]}
+    assert listed == {"glacier": "GLACIER_IR", "plain": "STANDARD", "src": "STANDARD_IA"}
+
+
+def test_copy_onto_itself_changing_only_the_storage_class(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x", Metadata={"m": "1"})
+    s3.copy_object(
+        Bucket=name, Key="k", CopySource={"Bucket": name, "Key": "k"}, StorageClass="ONEZONE_IA"
+    )
+    head = s3.head_object(Bucket=name, Key="k")
+    assert head["StorageClass"] == "ONEZONE_IA" and head["Metadata"] == {"m": "1"}
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=name, Key="k", CopySource={"Bucket": name, "Key": "k"})
+    assert code(e) == "InvalidRequest"
+
+
+def test_copy_does_not_carry_the_website_redirect(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="src", Body=b"x", WebsiteRedirectLocation="/old")
+    s3.copy_object(Bucket=name, Key="plain", CopySource={"Bucket": name, "Key": "src"})
+    s3.copy_object(
+        Bucket=name,
+        Key="given",
+        CopySource={"Bucket": name, "Key": "src"},
+        WebsiteRedirectLocation="/new",
+    )
+    assert "WebsiteRedirectLocation" not in s3.head_object(Bucket=name, Key="plain")
+    assert s3.head_object(Bucket=name, Key="given")["WebsiteRedirectLocation"] == "/new"
+    assert s3.head_object(Bucket=name, Key="src")["WebsiteRedirectLocation"] == "/old"

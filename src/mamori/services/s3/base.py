@@ -40,8 +40,14 @@ CONTENT_FIELDS = (
     "ContentDisposition",
     "ContentEncoding",
     "ContentLanguage",
-    "WebsiteRedirectLocation",
 )
+
+
+#: Object settings a copy never takes from its source, even with MetadataDirective COPY: the
+#: storage class and website redirect come from the request (AWS: "does not inherit the storage
+#: class"; the redirect "is not copied"), tags follow the TaggingDirective and checksums are
+#: computed anew.
+NOT_COPIED = ("StorageClass", "WebsiteRedirectLocation", "tags", "checksums", "checksum_type")
 
 
 def owner(account: str) -> dict[str, str]:
@@ -132,9 +138,27 @@ def content_meta(params: dict[str, Any]) -> dict[str, Any]:
         )
     if user:
         meta["Metadata"] = {k.lower(): v for k, v in user.items()}
+    meta.update(per_object_settings(params))
+    return meta
+
+
+def per_object_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The storage class and website redirect a write request sets (never copied)."""
+    settings: dict[str, Any] = {}
+    redirect = params.get("WebsiteRedirectLocation")
+    if redirect is not None:
+        settings["WebsiteRedirectLocation"] = redirect
     storage = params.get("StorageClass")
     if storage and storage != "STANDARD":
-        meta["StorageClass"] = storage
+        settings["StorageClass"] = storage
+    return settings
+
+
+def copied_meta(source: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Metadata of a copy with MetadataDirective COPY: the source's, less what is never copied,
+    plus the request's own per-object settings."""
+    meta = {k: v for k, v in source.items() if k not in NOT_COPIED}
+    meta.update(per_object_settings(params))
     return meta
 
 
@@ -145,8 +169,9 @@ def meta_output(meta: dict[str, Any]) -> dict[str, Any]:
             out["Expires"] = datetime.fromisoformat(meta["Expires"])
     if meta.get("Metadata"):
         out["Metadata"] = meta["Metadata"]
-    if meta.get("StorageClass"):
-        out["StorageClass"] = meta["StorageClass"]
+    for name in ("StorageClass", "WebsiteRedirectLocation"):
+        if meta.get(name) is not None:
+            out[name] = meta[name]
     return out
 
 

@@ -18,6 +18,7 @@ from mamori.services.s3.base import (
     check_acl,
     checksum_factories,
     content_meta,
+    copied_meta,
     meta_output,
     parse_tagging,
     requested_checksums,
@@ -463,12 +464,7 @@ class ObjectOps(S3Base):
                 "The specified copy source is larger than the maximum allowable size for a copy "
                 "source: 5368709120"
             )
-        if directive == "REPLACE":
-            meta = content_meta(params)
-        else:
-            meta = {
-                k: v for k, v in src.meta.items() if k not in ("tags", "checksums", "checksum_type")
-            }
+        meta = content_meta(params) if directive == "REPLACE" else copied_meta(src.meta, params)
         if tagging_directive == "REPLACE":
             if tags:
                 meta["tags"] = tags
