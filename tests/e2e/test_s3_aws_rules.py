@@ -113,3 +113,47 @@ def test_copy_does_not_carry_the_website_redirect(s3):
     assert "WebsiteRedirectLocation" not in s3.head_object(Bucket=name, Key="plain")
     assert s3.head_object(Bucket=name, Key="given")["WebsiteRedirectLocation"] == "/new"
     assert s3.head_object(Bucket=name, Key="src")["WebsiteRedirectLocation"] == "/old"
+
+
+def _all_version_pages(s3, name: str, max_keys: int, **fixed) -> list[dict]:
+    pages, markers = [], {}
+    while True:
+        page = s3.list_object_versions(Bucket=name, MaxKeys=max_keys, **fixed, **markers)
+        pages.append(page)
+        if not page["IsTruncated"]:
+            return pages
+        markers = {"KeyMarker": page["NextKeyMarker"]}
+        if "NextVersionIdMarker" in page:
+            markers["VersionIdMarker"] = page["NextVersionIdMarker"]
+
+
+def test_list_object_versions_pages_common_prefixes_as_one_entry(s3):
+    name = versioned_bucket(s3)
+    for _ in range(3):
+        s3.put_object(Bucket=name, Key="a/x", Body=b"1")
+    s3.put_object(Bucket=name, Key="b", Body=b"1")
+    s3.put_object(Bucket=name, Key="c/y", Body=b"1")
+    s3.delete_object(Bucket=name, Key="d")
+    first = s3.list_object_versions(Bucket=name, Delimiter="/", MaxKeys=2)
+    assert first["CommonPrefixes"] == [{"Prefix": "a/"}]
+    assert [v["Key"] for v in first["Versions"]] == ["b"] and first["IsTruncated"]
+    one = s3.list_object_versions(Bucket=name, Delimiter="/", MaxKeys=1)
+    assert one["CommonPrefixes"] == [{"Prefix": "a/"}] and "Versions" not in one
+    assert one["IsTruncated"] and one["NextKeyMarker"] == "a/"
+    for max_keys in (1, 2, 3, 1000):
+        seen = []
+        for page in _all_version_pages(s3, name, max_keys, Delimiter="/"):
+            assert (
+                len(page.get("CommonPrefixes", []))
+                + len(page.get("Versions", []))
+                + len(page.get("DeleteMarkers", []))
+                <= max_keys
+            )
+            seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+            seen += [v["Key"] for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        assert sorted(seen) == ["a/", "b", "c/", "d"], max_keys
+        versions = []
+        for page in _all_version_pages(s3, name, max_keys):
+            versions += [v["VersionId"] for v in page.get("Versions", [])]
+            versions += [v["VersionId"] for v in page.get("DeleteMarkers", [])]
+        assert len(versions) == len(set(versions)) == 6, max_keys

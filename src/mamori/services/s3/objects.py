@@ -240,11 +240,20 @@ def scan_latest(
 
 
 def scan_versions(
-    conn, bucket: str, prefix: str | None, after_key: str | None, after_seq: int | None, limit: int
+    conn,
+    bucket: str,
+    prefix: str | None,
+    after_key: str | None,
+    after_seq: int | None,
+    limit: int,
+    from_key: str | None = None,
 ):
-    """All versions in (key asc, newest first) order, after the (key, seq) position."""
+    """All versions in (key asc, newest first) order, after the (key, seq) position (and with
+    keys >= ``from_key``)."""
     query = sa.select(objects_table).where(_o.bucket == bucket)
     query = _prefix_filter(query, _o.key, prefix)
+    if from_key is not None:
+        query = query.where(_o.key >= from_key)
     if after_key is not None:
         if after_seq is None:
             query = query.where(_o.key > after_key)
