@@ -157,3 +157,44 @@ def test_list_object_versions_pages_common_prefixes_as_one_entry(s3):
             versions += [v["VersionId"] for v in page.get("Versions", [])]
             versions += [v["VersionId"] for v in page.get("DeleteMarkers", [])]
         assert len(versions) == len(set(versions)) == 6, max_keys
+
+
+def _all_upload_pages(s3, name: str, max_uploads: int, **fixed) -> list[dict]:
+    pages, markers = [], {}
+    while True:
+        page = s3.list_multipart_uploads(Bucket=name, MaxUploads=max_uploads, **fixed, **markers)
+        pages.append(page)
+        if not page["IsTruncated"]:
+            return pages
+        markers = {"KeyMarker": page["NextKeyMarker"]}
+        if "NextUploadIdMarker" in page:
+            markers["UploadIdMarker"] = page["NextUploadIdMarker"]
+
+
+def test_list_multipart_uploads_pages_visit_every_upload_once_in_initiation_order(s3):
+    name = new_bucket(s3)
+    started = [s3.create_multipart_upload(Bucket=name, Key="k")["UploadId"] for _ in range(6)]
+    started += [s3.create_multipart_upload(Bucket=name, Key=key)["UploadId"] for key in "lm"]
+    for max_uploads in (1, 2, 5, 1000):
+        seen = []
+        for page in _all_upload_pages(s3, name, max_uploads):
+            assert len(page.get("Uploads", [])) <= max_uploads
+            seen += [u["UploadId"] for u in page.get("Uploads", [])]
+        assert seen == started, max_uploads
+    # Without an UploadIdMarker, the uploads of the KeyMarker itself are skipped.
+    after_k = s3.list_multipart_uploads(Bucket=name, KeyMarker="k")["Uploads"]
+    assert [u["Key"] for u in after_k] == ["l", "m"]
+
+
+def test_list_multipart_uploads_pages_common_prefixes(s3):
+    name = new_bucket(s3)
+    for key in ("a/1", "a/2", "b", "c/1"):
+        s3.create_multipart_upload(Bucket=name, Key=key)
+    first = s3.list_multipart_uploads(Bucket=name, Delimiter="/", MaxUploads=1)
+    assert first["CommonPrefixes"] == [{"Prefix": "a/"}] and "Uploads" not in first
+    assert first["IsTruncated"] and first["NextKeyMarker"] == "a/"
+    seen = []
+    for page in _all_upload_pages(s3, name, 1, Delimiter="/"):
+        seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        seen += [u["Key"] for u in page.get("Uploads", [])]
+    assert seen == ["a/", "b", "c/"]

@@ -276,7 +276,10 @@ def all_blobs_in_bucket(conn, bucket: str) -> list[dict[str, Any]]:
 
 
 def new_upload_id() -> str:
-    return secrets.token_urlsafe(48)
+    """Unguessable, and in initiation order when compared as strings: a fixed-width hex clock
+    first, so that listing uploads by id lists them by initiation time (as S3 does) and an
+    UploadIdMarker is a position even after that upload has gone."""
+    return f"{next_seq():016x}{secrets.token_urlsafe(40)}"
 
 
 def insert_upload(conn, **values: Any) -> None:
@@ -287,9 +290,31 @@ def get_upload(conn, upload_id: str):
     return conn.execute(sa.select(uploads_table).where(_u.upload_id == upload_id)).first()
 
 
-def list_uploads(conn, bucket: str, prefix: str | None):
+def scan_uploads(
+    conn,
+    bucket: str,
+    prefix: str | None,
+    after_key: str | None,
+    after_upload_id: str | None,
+    limit: int,
+    from_key: str | None = None,
+):
+    """Uploads in (key, upload id) order after the (key, upload id) position (upload id None:
+    after every upload of ``after_key``), with keys >= ``from_key``."""
     query = _prefix_filter(sa.select(uploads_table).where(_u.bucket == bucket), _u.key, prefix)
-    return list(conn.execute(query.order_by(_u.key, _u.initiated, _u.upload_id)))
+    if after_key is not None:
+        if after_upload_id is None:
+            query = query.where(_u.key > after_key)
+        else:
+            query = query.where(
+                sa.or_(
+                    _u.key > after_key,
+                    sa.and_(_u.key == after_key, _u.upload_id > after_upload_id),
+                )
+            )
+    if from_key is not None:
+        query = query.where(_u.key >= from_key)
+    return list(conn.execute(query.order_by(_u.key, _u.upload_id).limit(limit)))
 
 
 def put_part(conn, upload_id: str, part_number: int, **values: Any) -> dict | None:

@@ -108,6 +108,22 @@ def walk_versions(conn, bucket: str, prefix: str, delimiter, key_marker, after_s
     return walk(scan, lambda obj: (obj.key, obj.seq), prefix, delimiter, key_marker, start, limit)
 
 
+def walk_uploads(conn, bucket: str, prefix: str, delimiter, key_marker, upload_id_marker, limit):
+    """ListMultipartUploads: uploads after (key_marker, upload_id_marker); without an upload id
+    marker, after every upload of key_marker."""
+
+    def scan(start, at_least, size):
+        after_key, upload_id = start if start is not None else (None, None)
+        return objects.scan_uploads(
+            conn, bucket, prefix or None, after_key, upload_id, size, from_key=at_least
+        )
+
+    start = (key_marker, upload_id_marker) if key_marker is not None else None
+    return walk(
+        scan, lambda row: (row.key, row.upload_id), prefix, delimiter, key_marker, start, limit
+    )
+
+
 def _entry_cursor(entry: tuple[str, Any]) -> str:
     kind, value = entry
     return value.key if kind == "key" else value

@@ -27,6 +27,7 @@ from mamori.services.s3.bodies import async_iter, chunks_of, open_body, parse_ra
 from mamori.services.s3.crypto import unb64
 from mamori.services.s3.errors import invalid_argument, invalid_request, no_such_upload
 from mamori.services.s3.objects import NULL_VERSION
+from mamori.services.s3.ops_listing import walk_uploads
 from mamori.services.s3.ops_objects import (
     _verify_md5,
     finish_checksums,
@@ -378,42 +379,22 @@ class MultipartOps(S3Base):
         upload_marker = params.get("UploadIdMarker") or None
         max_uploads = min(params.get("MaxUploads") or 1000, 1000)
         with self._read() as conn:
-            rows = objects.list_uploads(conn, bucket.name, prefix or None)
-        uploads, prefixes, seen = [], [], set()
-        truncated = False
-        last = None
-        passed_marker = key_marker is None
-        for row in rows:
-            if not passed_marker:
-                if row.key < key_marker or (
-                    row.key == key_marker
-                    and (upload_marker is None or row.upload_id <= upload_marker)
-                ):
-                    continue
-                passed_marker = True
-            if delimiter:
-                rest = row.key[len(prefix) :]
-                index = rest.find(delimiter)
-                if index >= 0:
-                    common = prefix + rest[: index + len(delimiter)]
-                    if common not in seen:
-                        seen.add(common)
-                        prefixes.append({"Prefix": common})
-                    continue
-            if len(uploads) == max_uploads:
-                truncated = True
-                break
-            uploads.append(
-                {
-                    "UploadId": row.upload_id,
-                    "Key": row.key,
-                    "Initiated": row.initiated,
-                    "StorageClass": row.meta.get("StorageClass") or "STANDARD",
-                    "Owner": owner(bucket.account),
-                    "Initiator": row.initiator,
-                }
+            entries, truncated = walk_uploads(
+                conn, bucket.name, prefix, delimiter, key_marker, upload_marker, max_uploads
             )
-            last = row
+        uploads = [
+            {
+                "UploadId": row.upload_id,
+                "Key": row.key,
+                "Initiated": row.initiated,
+                "StorageClass": row.meta.get("StorageClass") or "STANDARD",
+                "Owner": owner(bucket.account),
+                "Initiator": row.initiator,
+            }
+            for kind, row in entries
+            if kind == "key"
+        ]
+        prefixes = [{"Prefix": value} for kind, value in entries if kind == "prefix"]
         out: dict[str, Any] = {
             "Bucket": bucket.name,
             "KeyMarker": key_marker or "",
@@ -428,9 +409,13 @@ class MultipartOps(S3Base):
             out["CommonPrefixes"] = prefixes
         if delimiter:
             out["Delimiter"] = delimiter
-        if truncated and last is not None:
-            out["NextKeyMarker"] = last.key
-            out["NextUploadIdMarker"] = last.upload_id
+        if truncated and entries:
+            kind, last = entries[-1]
+            if kind == "prefix":
+                out["NextKeyMarker"] = last
+            else:
+                out["NextKeyMarker"] = last.key
+                out["NextUploadIdMarker"] = last.upload_id
         return out
 
 
