@@ -198,3 +198,27 @@ def test_list_multipart_uploads_pages_common_prefixes(s3):
         seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
         seen += [u["Key"] for u in page.get("Uploads", [])]
     assert seen == ["a/", "b", "c/"]
+
+
+def test_keys_longer_than_1024_utf8_bytes_are_refused_by_every_creating_operation(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="src", Body=b"x")
+    longest = "é" * 512  # 1,024 bytes
+    too_long = "é" * 512 + "x"
+    s3.put_object(Bucket=name, Key=longest, Body=b"x")
+    attempts = [
+        lambda: s3.put_object(Bucket=name, Key=too_long, Body=b"x"),
+        lambda: s3.put_object(Bucket=name, Key="k" * 1025, Body=b"x"),
+        lambda: s3.copy_object(
+            Bucket=name, Key=too_long, CopySource={"Bucket": name, "Key": "src"}
+        ),
+        lambda: s3.create_multipart_upload(Bucket=name, Key=too_long),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ClientError) as e:
+            attempt()
+        assert (code(e), status(e)) == ("KeyTooLongError", 400)
+        assert e.value.response["Error"]["Message"] == "Your key is too long"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]]
+    assert sorted(keys) == sorted([longest, "src"])
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=name)

@@ -34,6 +34,7 @@ CRC_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME")
 MAX_OBJECT_SIZE = 5 * 1024**3
 MAX_PART_SIZE = 5 * 1024**3
 MIN_PART_SIZE = 5 * 1024**2
+MAX_KEY_BYTES = 1024
 CONTENT_FIELDS = (
     "ContentType",
     "CacheControl",
@@ -90,6 +91,13 @@ def parse_tagging(text: str | None) -> dict[str, str]:
     tags = dict(parse_qsl(text, keep_blank_values=True))
     validate_tags(tags)
     return tags
+
+
+def check_new_key(key: str) -> None:
+    """Every operation that creates a key (put, copy, multipart) refuses one longer than
+    1,024 bytes of UTF-8, as S3 does."""
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise AwsError("KeyTooLongError", "Your key is too long", status=400)
 
 
 def validate_tags(tags: dict[str, str]) -> None:
@@ -201,6 +209,12 @@ class S3Base(Provider):
     def _load_bucket(self, name: str) -> Bucket:
         with self._read() as conn:
             return self._bucket(conn, name)
+
+    def _new_key_target(self, params: dict[str, Any]) -> tuple[Bucket, str]:
+        """The bucket and key of an operation that creates the key (put, copy, multipart)."""
+        bucket = self._load_bucket(params["Bucket"])
+        check_new_key(params["Key"])
+        return bucket, params["Key"]
 
     # Garbage: blob files of rows that are gone, deleted once that deletion has committed.
 

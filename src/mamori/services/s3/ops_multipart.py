@@ -73,8 +73,7 @@ def _part_number(params: dict[str, Any]) -> int:
 
 class MultipartOps(S3Base):
     def create_multipart_upload(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self._load_bucket(params["Bucket"])
-        key = params["Key"]
+        bucket, key = self._new_key_target(params)
         tags = parse_tagging(params.get("Tagging"))
         request = encryption.write_request(params)
         authorize(ctx, bucket, "s3:PutObject", key, write_context(ctx, params, tags))

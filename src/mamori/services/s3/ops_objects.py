@@ -265,8 +265,7 @@ class ObjectOps(S3Base):
     # -- writes ---------------------------------------------------------------------------------
 
     async def put_object(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self._load_bucket(params["Bucket"])
-        key = params["Key"]
+        bucket, key = self._new_key_target(params)
         tags = parse_tagging(params.get("Tagging"))
         request = encryption.write_request(params)
         authorize(ctx, bucket, "s3:PutObject", key, write_context(ctx, params, tags))
@@ -423,8 +422,7 @@ class ObjectOps(S3Base):
         return src_bucket, obj, key_bytes
 
     async def copy_object(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self._load_bucket(params["Bucket"])
-        key = params["Key"]
+        bucket, key = self._new_key_target(params)
         directive = params.get("MetadataDirective") or "COPY"
         tagging_directive = params.get("TaggingDirective") or "COPY"
         if directive not in ("COPY", "REPLACE") or tagging_directive not in ("COPY", "REPLACE"):
