@@ -222,3 +222,20 @@ def test_keys_longer_than_1024_utf8_bytes_are_refused_by_every_creating_operatio
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]]
     assert sorted(keys) == sorted([longest, "src"])
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=name)
+
+
+def test_reads_of_a_delete_marker_carry_its_last_modified(s3):
+    name = versioned_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    marker = s3.delete_object(Bucket=name, Key="k")["VersionId"]
+    listed = s3.list_object_versions(Bucket=name)["DeleteMarkers"][0]["LastModified"]
+    expected = listed.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    for read in (s3.head_object, s3.get_object):
+        for version, want in ({"VersionId": marker}, 405), ({}, 404):
+            with pytest.raises(ClientError) as e:
+                read(Bucket=name, Key="k", **version)
+            headers = e.value.response["ResponseMetadata"]["HTTPHeaders"]
+            assert status(e) == want
+            assert headers["x-amz-delete-marker"] == "true"
+            assert headers["last-modified"] == expected
+            assert headers["x-amz-version-id"] == marker

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 from mamori.errors import AwsError
 from mamori.protocols.base import HTTP_OVERRIDES
+from mamori.protocols.serializers.common import http_date
 from mamori.services.s3 import conditions, encryption, objects
 from mamori.services.s3.access import authorize
 from mamori.services.s3.base import (
@@ -81,6 +82,14 @@ def existing_tag_context(obj: ObjectVersion | None) -> dict[str, Any]:
     if obj is None:
         return {}
     return {f"s3:ExistingObjectTag/{k}": v for k, v in (obj.meta.get("tags") or {}).items()}
+
+
+def delete_marker_headers(marker: ObjectVersion) -> dict[str, str]:
+    """What a read that lands on a delete marker (404 or 405) says about it."""
+    headers = {"x-amz-delete-marker": "true", "Last-Modified": http_date(marker.last_modified)}
+    if marker.version_id != NULL_VERSION:
+        headers["x-amz-version-id"] = marker.version_id
+    return headers
 
 
 def _checksum_outputs(meta: dict[str, Any]) -> dict[str, Any]:
@@ -172,16 +181,14 @@ class ObjectOps(S3Base):
                 raise AwsError("AccessDenied", "Access Denied", status=403) from None
             error = no_such_key(key)
             if obj is not None:
-                error.headers["x-amz-delete-marker"] = "true"
-                if obj.version_id != NULL_VERSION:
-                    error.headers["x-amz-version-id"] = obj.version_id
+                error.headers.update(delete_marker_headers(obj))
             raise error
         if obj.delete_marker:
             raise AwsError(
                 "MethodNotAllowed",
                 "The specified method is not allowed against this resource.",
                 status=405,
-                headers={"x-amz-delete-marker": "true", "Last-Modified": ""},
+                headers=delete_marker_headers(obj),
             )
         return obj
 
