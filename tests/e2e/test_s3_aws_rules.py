@@ -4,10 +4,14 @@ delete-marker headers, ETags of encrypted objects and range rules."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.s3_helpers import code, new_bucket, s3_client, status
+from tests.e2e.s3_helpers import allow_sse_c, code, new_bucket, s3_client, sse_c_args, status
 
 WRONG_ETAG = '"00000000000000000000000000000000"'
 
@@ -239,3 +243,56 @@ def test_reads_of_a_delete_marker_carry_its_last_modified(s3):
             assert headers["x-amz-delete-marker"] == "true"
             assert headers["last-modified"] == expected
             assert headers["x-amz-version-id"] == marker
+
+
+def _quoted_md5(body: bytes) -> str:
+    return f'"{hashlib.md5(body).hexdigest()}"'
+
+
+def test_sse_kms_and_sse_c_objects_get_etags_that_are_not_their_md5(s3):
+    name = new_bucket(s3)
+    allow_sse_c(s3, name)
+    body = b"hello world"
+    customer = sse_c_args(os.urandom(32))
+    plain = s3.put_object(Bucket=name, Key="s3", Body=body)["ETag"]
+    kms = s3.put_object(Bucket=name, Key="kms", Body=body, ServerSideEncryption="aws:kms")["ETag"]
+    ssec = s3.put_object(Bucket=name, Key="ssec", Body=body, **customer)["ETag"]
+    assert plain == _quoted_md5(body)
+    for etag in (kms, ssec):
+        assert etag != _quoted_md5(body) and len(etag.strip('"')) == 32
+        int(etag.strip('"'), 16)
+    head = s3.head_object(Bucket=name, Key="kms", IfMatch=kms)
+    assert head["ETag"] == kms
+    assert s3.list_objects_v2(Bucket=name, Prefix="kms")["Contents"][0]["ETag"] == kms
+    copied = s3.copy_object(Bucket=name, Key="copy", CopySource={"Bucket": name, "Key": "kms"})
+    assert copied["CopyObjectResult"]["ETag"] == _quoted_md5(body)  # the copy is SSE-S3
+    with pytest.raises(ClientError) as e:
+        s3.put_object(
+            Bucket=name,
+            Key="bad",
+            Body=body,
+            ServerSideEncryption="aws:kms",
+            ContentMD5=base64.b64encode(hashlib.md5(b"other").digest()).decode(),
+        )
+    assert code(e) == "BadDigest"
+
+
+def test_sse_kms_upload_parts_get_etags_that_are_not_their_md5(s3):
+    name = new_bucket(s3)
+    part = os.urandom(5 * 1024 * 1024)
+    upload = s3.create_multipart_upload(Bucket=name, Key="k", ServerSideEncryption="aws:kms")
+    etags = [
+        s3.upload_part(Bucket=name, Key="k", UploadId=upload["UploadId"], PartNumber=n, Body=body)[
+            "ETag"
+        ]
+        for n, body in ((1, part), (2, b"tail"))
+    ]
+    assert etags[0] != _quoted_md5(part) and etags[1] != _quoted_md5(b"tail")
+    done = s3.complete_multipart_upload(
+        Bucket=name,
+        Key="k",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": n + 1, "ETag": e} for n, e in enumerate(etags)]},
+    )
+    assert done["ETag"].endswith('-2"')
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == part + b"tail"

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mamori.services.s3.encryption import etag_of
 from mamori.services.s3.schema import garbage_table, objects_table, parts_table, uploads_table
 from mamori.store.resources import prefix_upper_bound
 
@@ -163,7 +164,7 @@ def put_blob(
 ) -> tuple[str, str]:
     """Record a body just written to the blob store as the newest version of ``key`` in
     ``bucket`` (a Bucket): returns (ETag without quotes, version id)."""
-    etag = blob.md5.hex()
+    etag = etag_of(crypto, blob.md5)
     version_id = put(
         conn,
         bucket=bucket.name,

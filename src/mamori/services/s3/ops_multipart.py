@@ -151,6 +151,7 @@ class MultipartOps(S3Base):
             checksum_factories(algorithms),
             limit=MAX_PART_SIZE,
         )
+        etag = encryption.etag_of(upload.crypto, blob.md5)
         try:
             _verify_md5(params, blob.md5)
             checksums = finish_checksums(params, blob.checksums)
@@ -160,7 +161,7 @@ class MultipartOps(S3Base):
                 number,
                 blob=blob.entry(),
                 size=blob.size,
-                etag=blob.md5.hex(),
+                etag=etag,
                 last_modified=ctx.now,
                 checksums=checksums,
             )
@@ -171,7 +172,7 @@ class MultipartOps(S3Base):
             objects.queue_garbage(ctx.transaction(), [old], ctx.now)
             self._schedule_gc()
         out = {
-            "ETag": f'"{blob.md5.hex()}"',
+            "ETag": f'"{etag}"',
             **encryption.response_headers(upload.crypto, customer),
         }
         out.update({f"Checksum{n}": v for n, v in checksums.items()})
@@ -202,6 +203,7 @@ class MultipartOps(S3Base):
         blob = await self.blobs.write(
             async_iter(plaintext), data_key, checksum_factories(algorithms)
         )
+        etag = encryption.etag_of(upload.crypto, blob.md5)
         try:
             checksums = {
                 n: base64.b64encode(h.digest()).decode() for n, h in blob.checksums.items()
@@ -212,7 +214,7 @@ class MultipartOps(S3Base):
                 number,
                 blob=blob.entry(),
                 size=blob.size,
-                etag=blob.md5.hex(),
+                etag=etag,
                 last_modified=ctx.now,
                 checksums=checksums,
             )
@@ -222,7 +224,7 @@ class MultipartOps(S3Base):
         if old is not None:
             objects.queue_garbage(ctx.transaction(), [old], ctx.now)
             self._schedule_gc()
-        result = {"ETag": f'"{blob.md5.hex()}"', "LastModified": ctx.now}
+        result = {"ETag": f'"{etag}"', "LastModified": ctx.now}
         result.update({f"Checksum{n}": v for n, v in checksums.items()})
         out = {"CopyPartResult": result, **encryption.response_headers(upload.crypto, customer)}
         if src.version_id != NULL_VERSION:
