@@ -296,3 +296,36 @@ def test_sse_kms_upload_parts_get_etags_that_are_not_their_md5(s3):
     )
     assert done["ETag"].endswith('-2"')
     assert s3.get_object(Bucket=name, Key="k")["Body"].read() == part + b"tail"
+
+
+def test_upload_part_copy_range_must_be_first_last(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="src", Body=b"0123456789")
+    upload = s3.create_multipart_upload(Bucket=name, Key="m")["UploadId"]
+    source = {"Bucket": name, "Key": "src"}
+    for bad in ("bytes=-3", "bytes=4-", "bytes=5-2", "bytes=0-1,3-4"):
+        with pytest.raises(ClientError) as e:
+            s3.upload_part_copy(
+                Bucket=name,
+                Key="m",
+                UploadId=upload,
+                PartNumber=1,
+                CopySource=source,
+                CopySourceRange=bad,
+            )
+        assert (code(e), status(e)) == ("InvalidArgument", 400), bad
+        assert e.value.response["Error"]["Message"] == (
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+            "first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    assert not s3.list_parts(Bucket=name, Key="m", UploadId=upload).get("Parts")
+    s3.upload_part_copy(
+        Bucket=name,
+        Key="m",
+        UploadId=upload,
+        PartNumber=1,
+        CopySource=source,
+        CopySourceRange="bytes=2-4",
+    )
+    part = s3.list_parts(Bucket=name, Key="m", UploadId=upload)["Parts"][0]
+    assert part["Size"] == 3

@@ -23,7 +23,7 @@ from mamori.services.s3.base import (
     parse_tagging,
     requested_checksums,
 )
-from mamori.services.s3.bodies import async_iter, chunks_of, open_body, parse_range
+from mamori.services.s3.bodies import async_iter, chunks_of, open_body, parse_copy_range
 from mamori.services.s3.crypto import unb64
 from mamori.services.s3.errors import invalid_argument, invalid_request, no_such_upload
 from mamori.services.s3.objects import NULL_VERSION
@@ -186,8 +186,8 @@ class MultipartOps(S3Base):
         span = (0, src.size)
         if params.get("CopySourceRange"):
             text = params["CopySourceRange"]
-            parsed = parse_range(text, src.size) if src.size else None
-            if parsed is None or "-" not in text or text.strip().endswith("-"):
+            parsed = parse_copy_range(text, src.size)
+            if parsed is None:
                 raise invalid_argument(
                     "The x-amz-copy-source-range value must be of the form bytes=first-last "
                     "where first and last are the zero-based offsets of the first and last bytes "
