@@ -329,3 +329,15 @@ def test_upload_part_copy_range_must_be_first_last(s3):
     )
     part = s3.list_parts(Bucket=name, Key="m", UploadId=upload)["Parts"][0]
     assert part["Size"] == 3
+
+
+def test_get_object_refuses_part_number_with_range(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"0123456789")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=name, Key="k", PartNumber=1, Range="bytes=0-1")
+    assert (code(e), status(e)) == ("InvalidRequest", 400)
+    assert e.value.response["Error"]["Message"] == (
+        "Cannot specify both Range header and partNumber query parameter"
+    )
+    assert s3.get_object(Bucket=name, Key="k", PartNumber=1)["Body"].read() == b"0123456789"

@@ -226,6 +226,8 @@ class ObjectOps(S3Base):
         size = obj.size
         span = None
         part_number = params.get("PartNumber")
+        if part_number is not None and params.get("Range"):
+            raise invalid_request("Cannot specify both Range header and partNumber query parameter")
         if part_number is not None:
             ranges = part_ranges(obj.blobs) if len(obj.blobs) > 1 else [(0, size)]
             if part_number < 1 or part_number > len(ranges):
