@@ -34,14 +34,21 @@ CRC_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME")
 MAX_OBJECT_SIZE = 5 * 1024**3
 MAX_PART_SIZE = 5 * 1024**3
 MIN_PART_SIZE = 5 * 1024**2
+MAX_KEY_BYTES = 1024
 CONTENT_FIELDS = (
     "ContentType",
     "CacheControl",
     "ContentDisposition",
     "ContentEncoding",
     "ContentLanguage",
-    "WebsiteRedirectLocation",
 )
+
+
+#: Object settings a copy never takes from its source, even with MetadataDirective COPY: the
+#: storage class and website redirect come from the request (AWS: "does not inherit the storage
+#: class"; the redirect "is not copied"), tags follow the TaggingDirective and checksums are
+#: computed anew.
+NOT_COPIED = ("StorageClass", "WebsiteRedirectLocation", "tags", "checksums", "checksum_type")
 
 
 def owner(account: str) -> dict[str, str]:
@@ -84,6 +91,13 @@ def parse_tagging(text: str | None) -> dict[str, str]:
     tags = dict(parse_qsl(text, keep_blank_values=True))
     validate_tags(tags)
     return tags
+
+
+def check_new_key(key: str) -> None:
+    """Every operation that creates a key (put, copy, multipart) refuses one longer than
+    1,024 bytes of UTF-8, as S3 does."""
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise AwsError("KeyTooLongError", "Your key is too long", status=400)
 
 
 def validate_tags(tags: dict[str, str]) -> None:
@@ -132,9 +146,27 @@ def content_meta(params: dict[str, Any]) -> dict[str, Any]:
         )
     if user:
         meta["Metadata"] = {k.lower(): v for k, v in user.items()}
+    meta.update(per_object_settings(params))
+    return meta
+
+
+def per_object_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The storage class and website redirect a write request sets (never copied)."""
+    settings: dict[str, Any] = {}
+    redirect = params.get("WebsiteRedirectLocation")
+    if redirect is not None:
+        settings["WebsiteRedirectLocation"] = redirect
     storage = params.get("StorageClass")
     if storage and storage != "STANDARD":
-        meta["StorageClass"] = storage
+        settings["StorageClass"] = storage
+    return settings
+
+
+def copied_meta(source: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Metadata of a copy with MetadataDirective COPY: the source's, less what is never copied,
+    plus the request's own per-object settings."""
+    meta = {k: v for k, v in source.items() if k not in NOT_COPIED}
+    meta.update(per_object_settings(params))
     return meta
 
 
@@ -145,8 +177,9 @@ def meta_output(meta: dict[str, Any]) -> dict[str, Any]:
             out["Expires"] = datetime.fromisoformat(meta["Expires"])
     if meta.get("Metadata"):
         out["Metadata"] = meta["Metadata"]
-    if meta.get("StorageClass"):
-        out["StorageClass"] = meta["StorageClass"]
+    for name in ("StorageClass", "WebsiteRedirectLocation"):
+        if meta.get(name) is not None:
+            out[name] = meta[name]
     return out
 
 
@@ -176,6 +209,12 @@ class S3Base(Provider):
     def _load_bucket(self, name: str) -> Bucket:
         with self._read() as conn:
             return self._bucket(conn, name)
+
+    def _new_key_target(self, params: dict[str, Any]) -> tuple[Bucket, str]:
+        """The bucket and key of an operation that creates the key (put, copy, multipart)."""
+        bucket = self._load_bucket(params["Bucket"])
+        check_new_key(params["Key"])
+        return bucket, params["Key"]
 
     # Garbage: blob files of rows that are gone, deleted once that deletion has committed.
 

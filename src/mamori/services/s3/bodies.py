@@ -40,6 +40,18 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, min(end, size)
 
 
+_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+def parse_copy_range(text: str, size: int) -> tuple[int, int] | None:
+    """``x-amz-copy-source-range`` -> [start, end): only the ``bytes=first-last`` form (no
+    suffix, no open end); None when the text has another form or the range is empty."""
+    match = _COPY_RANGE.match(text.strip())
+    if match is None or not size or int(match.group(2)) < int(match.group(1)):
+        return None
+    return parse_range(text, size)
+
+
 def part_ranges(blobs: list[dict[str, Any]]) -> list[tuple[int, int]]:
     ranges = []
     offset = 0

@@ -79,6 +79,32 @@ def check_write(params: dict[str, Any], existing: ObjectVersion | None) -> None:
             raise precondition_failed("If-Match")
 
 
+#: Delete conditions that S3 evaluates in directory buckets only (the model says so); a general
+#: purpose bucket refuses them rather than deleting without the check.
+DIRECTORY_BUCKET_DELETE_CONDITIONS = ("IfMatchSize", "IfMatchLastModifiedTime")
+
+
+def refuse_directory_bucket_conditions(params: dict[str, Any]) -> None:
+    if any(params.get(name) is not None for name in DIRECTORY_BUCKET_DELETE_CONDITIONS):
+        raise AwsError(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            status=501,
+        )
+
+
+def check_delete(params: dict[str, Any], existing: ObjectVersion | None) -> None:
+    """Conditional delete of the current version: ``If-Match`` (DeleteObject's header, or the
+    ETag element of a DeleteObjects entry) names an object that must exist and match."""
+    if_match = params.get("IfMatch")
+    if if_match is None:
+        return
+    if existing is None or existing.delete_marker:
+        raise no_such_key("")
+    if not etag_matches(if_match, existing.etag):
+        raise precondition_failed("If-Match")
+
+
 def not_modified(obj: ObjectVersion) -> dict[str, Any]:
     return {
         "ETag": obj.quoted_etag,

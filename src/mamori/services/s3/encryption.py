@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,6 +280,14 @@ def new_sse(
             json.dumps(context, separators=(",", ":")).encode()
         ).decode()
     return Sse(mode, data_key, record, headers)
+
+
+def etag_of(record: dict[str, Any] | None, md5: bytes) -> str:
+    """The ETag of a body (object or part) written under ``record``: its MD5 for SSE-S3; for
+    SSE-KMS and SSE-C not an MD5 of the data (as S3 documents), in the same 32-hex form."""
+    if record is not None and record["mode"] != SSE_S3:
+        return secrets.token_hex(16)
+    return md5.hex()
 
 
 # --- reads ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mamori.services.s3.encryption import etag_of
 from mamori.services.s3.schema import garbage_table, objects_table, parts_table, uploads_table
 from mamori.store.resources import prefix_upper_bound
 
@@ -163,7 +164,7 @@ def put_blob(
 ) -> tuple[str, str]:
     """Record a body just written to the blob store as the newest version of ``key`` in
     ``bucket`` (a Bucket): returns (ETag without quotes, version id)."""
-    etag = blob.md5.hex()
+    etag = etag_of(crypto, blob.md5)
     version_id = put(
         conn,
         bucket=bucket.name,
@@ -240,11 +241,20 @@ def scan_latest(
 
 
 def scan_versions(
-    conn, bucket: str, prefix: str | None, after_key: str | None, after_seq: int | None, limit: int
+    conn,
+    bucket: str,
+    prefix: str | None,
+    after_key: str | None,
+    after_seq: int | None,
+    limit: int,
+    from_key: str | None = None,
 ):
-    """All versions in (key asc, newest first) order, after the (key, seq) position."""
+    """All versions in (key asc, newest first) order, after the (key, seq) position (and with
+    keys >= ``from_key``)."""
     query = sa.select(objects_table).where(_o.bucket == bucket)
     query = _prefix_filter(query, _o.key, prefix)
+    if from_key is not None:
+        query = query.where(_o.key >= from_key)
     if after_key is not None:
         if after_seq is None:
             query = query.where(_o.key > after_key)
@@ -267,7 +277,10 @@ def all_blobs_in_bucket(conn, bucket: str) -> list[dict[str, Any]]:
 
 
 def new_upload_id() -> str:
-    return secrets.token_urlsafe(48)
+    """Unguessable, and in initiation order when compared as strings: a fixed-width hex clock
+    first, so that listing uploads by id lists them by initiation time (as S3 does) and an
+    UploadIdMarker is a position even after that upload has gone."""
+    return f"{next_seq():016x}{secrets.token_urlsafe(40)}"
 
 
 def insert_upload(conn, **values: Any) -> None:
@@ -278,9 +291,31 @@ def get_upload(conn, upload_id: str):
     return conn.execute(sa.select(uploads_table).where(_u.upload_id == upload_id)).first()
 
 
-def list_uploads(conn, bucket: str, prefix: str | None):
+def scan_uploads(
+    conn,
+    bucket: str,
+    prefix: str | None,
+    after_key: str | None,
+    after_upload_id: str | None,
+    limit: int,
+    from_key: str | None = None,
+):
+    """Uploads in (key, upload id) order after the (key, upload id) position (upload id None:
+    after every upload of ``after_key``), with keys >= ``from_key``."""
     query = _prefix_filter(sa.select(uploads_table).where(_u.bucket == bucket), _u.key, prefix)
-    return list(conn.execute(query.order_by(_u.key, _u.initiated, _u.upload_id)))
+    if after_key is not None:
+        if after_upload_id is None:
+            query = query.where(_u.key > after_key)
+        else:
+            query = query.where(
+                sa.or_(
+                    _u.key > after_key,
+                    sa.and_(_u.key == after_key, _u.upload_id > after_upload_id),
+                )
+            )
+    if from_key is not None:
+        query = query.where(_u.key >= from_key)
+    return list(conn.execute(query.order_by(_u.key, _u.upload_id).limit(limit)))
 
 
 def put_part(conn, upload_id: str, part_number: int, **values: Any) -> dict | None:

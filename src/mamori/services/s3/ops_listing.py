@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -12,7 +13,7 @@ from mamori.errors import AwsError
 from mamori.services.s3 import objects
 from mamori.services.s3.access import authorize
 from mamori.services.s3.base import S3Base, owner
-from mamori.services.s3.objects import NULL_VERSION, ObjectVersion
+from mamori.services.s3.objects import ObjectVersion
 from mamori.store.resources import prefix_upper_bound
 
 MAX_KEYS = 1000
@@ -38,18 +39,26 @@ def _untoken(text: str) -> dict[str, Any]:
     raise AwsError("InvalidArgument", "The continuation token provided is incorrect", status=400)
 
 
-def walk(conn, bucket: str, prefix: str, delimiter: str | None, after: str | None, max_keys: int):
-    """Up to ``max_keys`` entries (("key", obj) or ("prefix", common prefix)) after ``after``,
-    and whether more follow. Keys that roll up into a common prefix are skipped over with one
-    query each, so a bucket with many keys under one prefix costs little to list."""
+def walk(
+    scan: Callable[[Any, str | None, int], list[ObjectVersion]],
+    position: Callable[[ObjectVersion], Any],
+    prefix: str,
+    delimiter: str | None,
+    marker: str | None,
+    start: Any,
+    max_keys: int,
+):
+    """Up to ``max_keys`` entries (("key", obj) or ("prefix", common prefix)) and whether more
+    follow. ``scan(start, at_least, limit)`` returns rows in listing order after the position
+    ``start`` (None: from the beginning) with keys >= ``at_least``; ``position(row)`` is the
+    position just past a row. A common prefix counts as one entry and is listed only if it sorts
+    after ``marker``. Keys that roll up into a common prefix are skipped over with one query
+    each, so a bucket with many keys under one prefix costs little to list."""
     entries: list[tuple[str, Any]] = []
-    greater_than = after
     at_least: str | None = None
     while True:
         size = max_keys - len(entries) + 1
-        batch = objects.scan_latest(
-            conn, bucket, prefix or None, greater_than, size, from_key=at_least
-        )
+        batch = scan(start, at_least, size)
         if not batch:
             return entries, False
         jumped = False
@@ -59,22 +68,60 @@ def walk(conn, bucket: str, prefix: str, delimiter: str | None, after: str | Non
                 index = rest.find(delimiter)
                 if index >= 0:
                     common = prefix + rest[: index + len(delimiter)]
-                    if after is None or common > after:
+                    if marker is None or common > marker:
                         if len(entries) == max_keys:
                             return entries, True
                         entries.append(("prefix", common))
                     upper = prefix_upper_bound(common)
                     if upper is None:
                         return entries, False
-                    greater_than, at_least = None, upper
+                    start, at_least = None, upper
                     jumped = True
                     break
             if len(entries) == max_keys:
                 return entries, True
             entries.append(("key", obj))
-            greater_than, at_least = obj.key, None
+            start, at_least = position(obj), None
         if not jumped and len(batch) < size:
             return entries, False
+
+
+def walk_latest(conn, bucket: str, prefix: str, delimiter: str | None, after: str | None, limit):
+    """ListObjects(V2): current versions after the key ``after``."""
+
+    def scan(start, at_least, size):
+        return objects.scan_latest(conn, bucket, prefix or None, start, size, from_key=at_least)
+
+    return walk(scan, lambda obj: obj.key, prefix, delimiter, after, after, limit)
+
+
+def walk_versions(conn, bucket: str, prefix: str, delimiter, key_marker, after_seq, limit):
+    """ListObjectVersions: every version after (key_marker, the marker version's seq)."""
+
+    def scan(start, at_least, size):
+        after_key, seq = start if start is not None else (None, None)
+        return objects.scan_versions(
+            conn, bucket, prefix or None, after_key, seq, size, from_key=at_least
+        )
+
+    start = (key_marker, after_seq) if key_marker is not None else None
+    return walk(scan, lambda obj: (obj.key, obj.seq), prefix, delimiter, key_marker, start, limit)
+
+
+def walk_uploads(conn, bucket: str, prefix: str, delimiter, key_marker, upload_id_marker, limit):
+    """ListMultipartUploads: uploads after (key_marker, upload_id_marker); without an upload id
+    marker, after every upload of key_marker."""
+
+    def scan(start, at_least, size):
+        after_key, upload_id = start if start is not None else (None, None)
+        return objects.scan_uploads(
+            conn, bucket, prefix or None, after_key, upload_id, size, from_key=at_least
+        )
+
+    start = (key_marker, upload_id_marker) if key_marker is not None else None
+    return walk(
+        scan, lambda row: (row.key, row.upload_id), prefix, delimiter, key_marker, start, limit
+    )
 
 
 def _entry_cursor(entry: tuple[str, Any]) -> str:
@@ -135,7 +182,7 @@ class ListingOps(S3Base):
             after = _untoken(token).get("after")
         with self._read() as conn:
             entries, truncated = (
-                walk(conn, bucket.name, prefix, delimiter, after, max_keys)
+                walk_latest(conn, bucket.name, prefix, delimiter, after, max_keys)
                 if max_keys
                 else ([], False)
             )
@@ -172,7 +219,7 @@ class ListingOps(S3Base):
         marker = params.get("Marker") or None
         with self._read() as conn:
             entries, truncated = (
-                walk(conn, bucket.name, prefix, delimiter, marker, max_keys)
+                walk_latest(conn, bucket.name, prefix, delimiter, marker, max_keys)
                 if max_keys
                 else ([], False)
             )
@@ -215,31 +262,13 @@ class ListingOps(S3Base):
             if key_marker and version_marker:
                 marker_obj = objects.version(conn, bucket.name, key_marker, version_marker)
                 after_seq = marker_obj.seq if marker_obj else None
-            rows = objects.scan_versions(
-                conn, bucket.name, prefix or None, key_marker, after_seq, max_keys + 1
+            entries, truncated = (
+                walk_versions(conn, bucket.name, prefix, delimiter, key_marker, after_seq, max_keys)
+                if max_keys
+                else ([], False)
             )
-        versions, markers, prefixes = [], [], []
-        seen_prefixes: set[str] = set()
-        count = 0
-        truncated = False
-        last: ObjectVersion | None = None
-        for obj in rows:
-            if delimiter:
-                rest = obj.key[len(prefix) :]
-                index = rest.find(delimiter)
-                if index >= 0:
-                    common = prefix + rest[: index + len(delimiter)]
-                    if common not in seen_prefixes:
-                        if count == max_keys:
-                            truncated = True
-                            break
-                        seen_prefixes.add(common)
-                        prefixes.append({"Prefix": _encode(common, url)})
-                        count += 1
-                    continue
-            if count == max_keys:
-                truncated = True
-                break
+        versions, markers = [], []
+        for obj in (v for k, v in entries if k == "key"):
             entry: dict[str, Any] = {
                 "Key": _encode(obj.key, url),
                 "VersionId": obj.version_id,
@@ -251,11 +280,14 @@ class ListingOps(S3Base):
                 markers.append(entry)
             else:
                 entry.update(
-                    {"ETag": obj.quoted_etag, "Size": obj.size, "StorageClass": "STANDARD"}
+                    {
+                        "ETag": obj.quoted_etag,
+                        "Size": obj.size,
+                        "StorageClass": obj.meta.get("StorageClass") or "STANDARD",
+                    }
                 )
                 versions.append(entry)
-            count += 1
-            last = obj
+        prefixes = [{"Prefix": _encode(v, url)} for k, v in entries if k == "prefix"]
         out: dict[str, Any] = {
             "Name": bucket.name,
             "Prefix": _encode(prefix, url),
@@ -274,7 +306,11 @@ class ListingOps(S3Base):
             out["Delimiter"] = delimiter
         if url:
             out["EncodingType"] = "url"
-        if truncated and last is not None:
-            out["NextKeyMarker"] = _encode(last.key, url)
-            out["NextVersionIdMarker"] = last.version_id if last.version_id else NULL_VERSION
+        if truncated and entries:
+            kind, last = entries[-1]
+            if kind == "prefix":
+                out["NextKeyMarker"] = _encode(last, url)
+            else:
+                out["NextKeyMarker"] = _encode(last.key, url)
+                out["NextVersionIdMarker"] = last.version_id
         return out

@@ -23,10 +23,11 @@ from mamori.services.s3.base import (
     parse_tagging,
     requested_checksums,
 )
-from mamori.services.s3.bodies import async_iter, chunks_of, open_body, parse_range
+from mamori.services.s3.bodies import async_iter, chunks_of, open_body, parse_copy_range
 from mamori.services.s3.crypto import unb64
 from mamori.services.s3.errors import invalid_argument, invalid_request, no_such_upload
 from mamori.services.s3.objects import NULL_VERSION
+from mamori.services.s3.ops_listing import walk_uploads
 from mamori.services.s3.ops_objects import (
     _verify_md5,
     finish_checksums,
@@ -72,8 +73,7 @@ def _part_number(params: dict[str, Any]) -> int:
 
 class MultipartOps(S3Base):
     def create_multipart_upload(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self._load_bucket(params["Bucket"])
-        key = params["Key"]
+        bucket, key = self._new_key_target(params)
         tags = parse_tagging(params.get("Tagging"))
         request = encryption.write_request(params)
         authorize(ctx, bucket, "s3:PutObject", key, write_context(ctx, params, tags))
@@ -151,6 +151,7 @@ class MultipartOps(S3Base):
             checksum_factories(algorithms),
             limit=MAX_PART_SIZE,
         )
+        etag = encryption.etag_of(upload.crypto, blob.md5)
         try:
             _verify_md5(params, blob.md5)
             checksums = finish_checksums(params, blob.checksums)
@@ -160,7 +161,7 @@ class MultipartOps(S3Base):
                 number,
                 blob=blob.entry(),
                 size=blob.size,
-                etag=blob.md5.hex(),
+                etag=etag,
                 last_modified=ctx.now,
                 checksums=checksums,
             )
@@ -171,7 +172,7 @@ class MultipartOps(S3Base):
             objects.queue_garbage(ctx.transaction(), [old], ctx.now)
             self._schedule_gc()
         out = {
-            "ETag": f'"{blob.md5.hex()}"',
+            "ETag": f'"{etag}"',
             **encryption.response_headers(upload.crypto, customer),
         }
         out.update({f"Checksum{n}": v for n, v in checksums.items()})
@@ -185,8 +186,8 @@ class MultipartOps(S3Base):
         span = (0, src.size)
         if params.get("CopySourceRange"):
             text = params["CopySourceRange"]
-            parsed = parse_range(text, src.size) if src.size else None
-            if parsed is None or "-" not in text or text.strip().endswith("-"):
+            parsed = parse_copy_range(text, src.size)
+            if parsed is None:
                 raise invalid_argument(
                     "The x-amz-copy-source-range value must be of the form bytes=first-last "
                     "where first and last are the zero-based offsets of the first and last bytes "
@@ -202,6 +203,7 @@ class MultipartOps(S3Base):
         blob = await self.blobs.write(
             async_iter(plaintext), data_key, checksum_factories(algorithms)
         )
+        etag = encryption.etag_of(upload.crypto, blob.md5)
         try:
             checksums = {
                 n: base64.b64encode(h.digest()).decode() for n, h in blob.checksums.items()
@@ -212,7 +214,7 @@ class MultipartOps(S3Base):
                 number,
                 blob=blob.entry(),
                 size=blob.size,
-                etag=blob.md5.hex(),
+                etag=etag,
                 last_modified=ctx.now,
                 checksums=checksums,
             )
@@ -222,7 +224,7 @@ class MultipartOps(S3Base):
         if old is not None:
             objects.queue_garbage(ctx.transaction(), [old], ctx.now)
             self._schedule_gc()
-        result = {"ETag": f'"{blob.md5.hex()}"', "LastModified": ctx.now}
+        result = {"ETag": f'"{etag}"', "LastModified": ctx.now}
         result.update({f"Checksum{n}": v for n, v in checksums.items()})
         out = {"CopyPartResult": result, **encryption.response_headers(upload.crypto, customer)}
         if src.version_id != NULL_VERSION:
@@ -378,42 +380,22 @@ class MultipartOps(S3Base):
         upload_marker = params.get("UploadIdMarker") or None
         max_uploads = min(params.get("MaxUploads") or 1000, 1000)
         with self._read() as conn:
-            rows = objects.list_uploads(conn, bucket.name, prefix or None)
-        uploads, prefixes, seen = [], [], set()
-        truncated = False
-        last = None
-        passed_marker = key_marker is None
-        for row in rows:
-            if not passed_marker:
-                if row.key < key_marker or (
-                    row.key == key_marker
-                    and (upload_marker is None or row.upload_id <= upload_marker)
-                ):
-                    continue
-                passed_marker = True
-            if delimiter:
-                rest = row.key[len(prefix) :]
-                index = rest.find(delimiter)
-                if index >= 0:
-                    common = prefix + rest[: index + len(delimiter)]
-                    if common not in seen:
-                        seen.add(common)
-                        prefixes.append({"Prefix": common})
-                    continue
-            if len(uploads) == max_uploads:
-                truncated = True
-                break
-            uploads.append(
-                {
-                    "UploadId": row.upload_id,
-                    "Key": row.key,
-                    "Initiated": row.initiated,
-                    "StorageClass": row.meta.get("StorageClass") or "STANDARD",
-                    "Owner": owner(bucket.account),
-                    "Initiator": row.initiator,
-                }
+            entries, truncated = walk_uploads(
+                conn, bucket.name, prefix, delimiter, key_marker, upload_marker, max_uploads
             )
-            last = row
+        uploads = [
+            {
+                "UploadId": row.upload_id,
+                "Key": row.key,
+                "Initiated": row.initiated,
+                "StorageClass": row.meta.get("StorageClass") or "STANDARD",
+                "Owner": owner(bucket.account),
+                "Initiator": row.initiator,
+            }
+            for kind, row in entries
+            if kind == "key"
+        ]
+        prefixes = [{"Prefix": value} for kind, value in entries if kind == "prefix"]
         out: dict[str, Any] = {
             "Bucket": bucket.name,
             "KeyMarker": key_marker or "",
@@ -428,9 +410,13 @@ class MultipartOps(S3Base):
             out["CommonPrefixes"] = prefixes
         if delimiter:
             out["Delimiter"] = delimiter
-        if truncated and last is not None:
-            out["NextKeyMarker"] = last.key
-            out["NextUploadIdMarker"] = last.upload_id
+        if truncated and entries:
+            kind, last = entries[-1]
+            if kind == "prefix":
+                out["NextKeyMarker"] = last
+            else:
+                out["NextKeyMarker"] = last.key
+                out["NextUploadIdMarker"] = last.upload_id
         return out
 
 

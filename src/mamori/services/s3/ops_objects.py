@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 from mamori.errors import AwsError
 from mamori.protocols.base import HTTP_OVERRIDES
+from mamori.protocols.serializers.common import http_date
 from mamori.services.s3 import conditions, encryption, objects
 from mamori.services.s3.access import authorize
 from mamori.services.s3.base import (
@@ -18,6 +19,7 @@ from mamori.services.s3.base import (
     check_acl,
     checksum_factories,
     content_meta,
+    copied_meta,
     meta_output,
     parse_tagging,
     requested_checksums,
@@ -82,6 +84,14 @@ def existing_tag_context(obj: ObjectVersion | None) -> dict[str, Any]:
     return {f"s3:ExistingObjectTag/{k}": v for k, v in (obj.meta.get("tags") or {}).items()}
 
 
+def delete_marker_headers(marker: ObjectVersion) -> dict[str, str]:
+    """What a read that lands on a delete marker (404 or 405) says about it."""
+    headers = {"x-amz-delete-marker": "true", "Last-Modified": http_date(marker.last_modified)}
+    if marker.version_id != NULL_VERSION:
+        headers["x-amz-version-id"] = marker.version_id
+    return headers
+
+
 def _checksum_outputs(meta: dict[str, Any]) -> dict[str, Any]:
     out = {f"Checksum{name}": value for name, value in (meta.get("checksums") or {}).items()}
     if out and meta.get("checksum_type"):
@@ -113,6 +123,18 @@ def finish_checksums(params: dict[str, Any], hashers: dict[str, Any]) -> dict[st
             raise bad_digest(f"{name.lower()}")
         values[name] = value
     return values
+
+
+#: DeleteObjects' per-object conditions -> DeleteObject's parameters of the same meaning.
+_ENTRY_CONDITIONS = {
+    "ETag": "IfMatch",
+    "Size": "IfMatchSize",
+    "LastModifiedTime": "IfMatchLastModifiedTime",
+}
+
+
+def _entry_conditions(item: dict[str, Any]) -> dict[str, Any]:
+    return {param: item[field] for field, param in _ENTRY_CONDITIONS.items() if field in item}
 
 
 def parse_copy_source(text: str) -> tuple[str, str, str | None]:
@@ -159,16 +181,14 @@ class ObjectOps(S3Base):
                 raise AwsError("AccessDenied", "Access Denied", status=403) from None
             error = no_such_key(key)
             if obj is not None:
-                error.headers["x-amz-delete-marker"] = "true"
-                if obj.version_id != NULL_VERSION:
-                    error.headers["x-amz-version-id"] = obj.version_id
+                error.headers.update(delete_marker_headers(obj))
             raise error
         if obj.delete_marker:
             raise AwsError(
                 "MethodNotAllowed",
                 "The specified method is not allowed against this resource.",
                 status=405,
-                headers={"x-amz-delete-marker": "true", "Last-Modified": ""},
+                headers=delete_marker_headers(obj),
             )
         return obj
 
@@ -206,6 +226,8 @@ class ObjectOps(S3Base):
         size = obj.size
         span = None
         part_number = params.get("PartNumber")
+        if part_number is not None and params.get("Range"):
+            raise invalid_request("Cannot specify both Range header and partNumber query parameter")
         if part_number is not None:
             ranges = part_ranges(obj.blobs) if len(obj.blobs) > 1 else [(0, size)]
             if part_number < 1 or part_number > len(ranges):
@@ -252,8 +274,7 @@ class ObjectOps(S3Base):
     # -- writes ---------------------------------------------------------------------------------
 
     async def put_object(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self._load_bucket(params["Bucket"])
-        key = params["Key"]
+        bucket, key = self._new_key_target(params)
         tags = parse_tagging(params.get("Tagging"))
         request = encryption.write_request(params)
         authorize(ctx, bucket, "s3:PutObject", key, write_context(ctx, params, tags))
@@ -311,6 +332,7 @@ class ObjectOps(S3Base):
         return result
 
     def _delete(self, ctx, bucket: Bucket, key: str, version_id: str | None, params) -> dict:
+        conditions.refuse_directory_bucket_conditions(params)
         conn = ctx.transaction()
         if version_id:
             obj = objects.version(conn, bucket.name, key, version_id)
@@ -324,10 +346,7 @@ class ObjectOps(S3Base):
                 out["DeleteMarker"] = True
             return out
         existing = objects.latest(conn, bucket.name, key)
-        if params.get("IfMatch") is not None:
-            if existing is None or existing.delete_marker:
-                raise no_such_key(key)
-            conditions.check_write({"IfMatch": params["IfMatch"]}, existing)
+        conditions.check_delete(params, existing)
         if bucket.versioning:
             marker = objects.put(
                 conn,
@@ -365,7 +384,7 @@ class ObjectOps(S3Base):
                     "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject",
                     key,
                 )
-                result = self._delete(ctx, bucket, key, version_id, {})
+                result = self._delete(ctx, bucket, key, version_id, _entry_conditions(item))
             except AwsError as error:
                 errors.append(
                     {
@@ -381,9 +400,9 @@ class ObjectOps(S3Base):
                 if version_id:
                     entry["VersionId"] = version_id
                 if result.get("DeleteMarker"):
+                    # The marker created, or the marker version that was deleted.
                     entry["DeleteMarker"] = True
-                    if not version_id:
-                        entry["DeleteMarkerVersionId"] = result.get("VersionId")
+                    entry["DeleteMarkerVersionId"] = result.get("VersionId")
                 deleted.append(entry)
         self._schedule_gc()
         out: dict[str, Any] = {}
@@ -412,8 +431,7 @@ class ObjectOps(S3Base):
         return src_bucket, obj, key_bytes
 
     async def copy_object(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
-        bucket = self._load_bucket(params["Bucket"])
-        key = params["Key"]
+        bucket, key = self._new_key_target(params)
         directive = params.get("MetadataDirective") or "COPY"
         tagging_directive = params.get("TaggingDirective") or "COPY"
         if directive not in ("COPY", "REPLACE") or tagging_directive not in ("COPY", "REPLACE"):
@@ -453,12 +471,7 @@ class ObjectOps(S3Base):
                 "The specified copy source is larger than the maximum allowable size for a copy "
                 "source: 5368709120"
             )
-        if directive == "REPLACE":
-            meta = content_meta(params)
-        else:
-            meta = {
-                k: v for k, v in src.meta.items() if k not in ("tags", "checksums", "checksum_type")
-            }
+        meta = content_meta(params) if directive == "REPLACE" else copied_meta(src.meta, params)
         if tagging_directive == "REPLACE":
             if tags:
                 meta["tags"] = tags
