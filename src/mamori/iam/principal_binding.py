@@ -168,3 +168,15 @@ def displayed_document(
         elif current.lower() != arn.lower():
             replacements[arn] = current
     return _replaced(text, replacements) if replacements else text
+
+
+def with_bound_document(
+    entity: Mapping[str, Any], field: str, binding_field: str, text: str, binding: Mapping[str, str]
+) -> dict[str, Any]:
+    """``entity`` with ``text`` as its policy document ``field`` and the document's binding under
+    ``binding_field`` (kept only when it binds anything)."""
+    updated = {k: v for k, v in entity.items() if k != binding_field}
+    updated[field] = text
+    if binding:
+        updated[binding_field] = dict(binding)
+    return updated

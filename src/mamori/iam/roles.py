@@ -16,6 +16,7 @@ from mamori.iam.principal_binding import (
     PrincipalDirectory,
     displayed_document,
     evaluation_document,
+    with_bound_document,
 )
 
 ROLE = "AWS::IAM::Role"
@@ -75,11 +76,7 @@ class InstanceProfiles(EntityStore):
 
 def with_trust_policy(role: dict[str, Any], text: str, binding: dict[str, str]) -> dict[str, Any]:
     """The role with this trust policy and its binding (kept only when it binds anything)."""
-    updated = {k: v for k, v in role.items() if k != TRUST_BINDING}
-    updated["AssumeRolePolicyDocument"] = text
-    if binding:
-        updated[TRUST_BINDING] = binding
-    return updated
+    return with_bound_document(role, "AssumeRolePolicyDocument", TRUST_BINDING, text, binding)
 
 
 def public_role(

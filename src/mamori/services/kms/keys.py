@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from mamori.iam.principal_binding import evaluation_document
+from mamori.iam.principal_binding import evaluation_document, with_bound_document
 from mamori.services.kms.specs import ALGORITHM_FIELDS, SPECS
 
 KEY_TYPE = "AWS::KMS::Key"
@@ -102,11 +102,7 @@ POLICY_BINDING = "PolicyPrincipalIds"
 
 def with_policy(key: dict[str, Any], policy: str, binding: dict[str, str]) -> dict[str, Any]:
     """The key with this key policy and its binding (kept only when it binds anything)."""
-    updated = {k: v for k, v in key.items() if k != POLICY_BINDING}
-    updated["Policy"] = policy
-    if binding:
-        updated[POLICY_BINDING] = binding
-    return updated
+    return with_bound_document(key, "Policy", POLICY_BINDING, policy, binding)
 
 
 def evaluated_policy(key: dict[str, Any]) -> str:
