@@ -6,7 +6,7 @@ Two sources, each read in one place:
 * the request (its parameters): ``aws:RequestTag/${TagKey}`` and ``aws:TagKeys`` from ``Tags``
   (Create*/Tag*), ``aws:TagKeys`` from ``TagKeys`` (Untag*), ``iam:PolicyARN`` (Attach/Detach
   User/Group/Role Policy), ``iam:PermissionsBoundary`` requested by CreateUser/CreateRole and
-  Put{User,Role}PermissionsBoundary;
+  Put{User,Role}PermissionsBoundary (KMS reuses the tag keys, with its own tag member names);
 * the resource acted on (the stored entity): ``aws:ResourceTag/${TagKey}`` from its tags, also
   as ``iam:ResourceTag/${TagKey}`` for users and roles, and the user's or role's current
   ``iam:PermissionsBoundary`` for the actions that change its permissions.
@@ -64,13 +64,19 @@ def resource_tag_keys(entity: Mapping[str, Any]) -> dict[str, Any]:
     return keys
 
 
-def request_keys(action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The keys the request's own parameters set."""
+def request_keys(
+    action: str, params: Mapping[str, Any], *, tag_members: tuple[str, str] = ("Key", "Value")
+) -> dict[str, Any]:
+    """The keys the request's own parameters set.
+
+    ``tag_members`` names the key and value members of a tag in ``Tags`` (IAM's ``Key`` and
+    ``Value``; KMS's are ``TagKey`` and ``TagValue``)."""
     keys: dict[str, Any] = {}
     tags = params.get("Tags")
+    tag_key, tag_value = tag_members
     if tags:
-        keys.update({f"aws:RequestTag/{t['Key']}": t["Value"] for t in tags})
-        keys["aws:TagKeys"] = [t["Key"] for t in tags]
+        keys.update({f"aws:RequestTag/{t[tag_key]}": t[tag_value] for t in tags})
+        keys["aws:TagKeys"] = [t[tag_key] for t in tags]
     elif params.get("TagKeys"):
         keys["aws:TagKeys"] = list(params["TagKeys"])
     if action in _POLICY_ARN_ACTIONS and params.get("PolicyArn"):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from mamori.errors import AwsError
-from mamori.iam.policy import MalformedPolicy, parse_policy
+from mamori.iam.policy import MalformedPolicy, Policy, parse_policy
 from mamori.iam.principal_binding import (
     PrincipalDirectory,
     UnknownPrincipal,
@@ -18,6 +18,7 @@ from mamori.iam.principal_binding import (
 )
 from mamori.services.kms import errors
 from mamori.services.kms.base import KmsBase, effective
+from mamori.services.kms.condition_keys import request_condition_keys
 from mamori.services.kms.crypto import generate_material
 from mamori.services.kms.keys import (
     KEY_TYPE,
@@ -41,16 +42,52 @@ from mamori.services.kms.util import merge_tags, page, page_limit
 MAX_ON_DEMAND_ROTATIONS = 10
 MAX_POLICY_BYTES = 32 * 1024
 
+# Condition keys that are single-valued per key or tag: ForAllValues on them matches requests
+# without that encryption context or tag, so KMS refuses such a key policy ("AWS KMS condition
+# keys", using set operators).
+_OVERLY_PERMISSIVE_FOR_ALL_VALUES = (
+    (
+        "kms:encryptioncontext:",
+        "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a "
+        "single-valued condition key matches requests without the specified encryption context "
+        "or with an unspecified encryption context. To fix, remove ForAllValues.",
+    ),
+    (
+        "aws:requesttag/",
+        "OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued "
+        "condition key matches requests without the specified tag or with an unspecified tag. "
+        "To fix, remove ForAllValues.",
+    ),
+)
+
 
 def malformed(message: str) -> AwsError:
     return AwsError("MalformedPolicyDocumentException", message)
+
+
+def refuse_overly_permissive_conditions(policy: Policy) -> None:
+    for statement in policy.statements:
+        for condition in statement.conditions:
+            if condition.set_op != "all":
+                continue
+            for prefix, message in _OVERLY_PERMISSIVE_FOR_ALL_VALUES:
+                if condition.key.startswith(prefix):
+                    raise malformed(message)
 
 
 class KeyOps(KmsBase):
     # Creation
 
     def create_key(self, ctx, params):
-        self._allow(ctx, "kms:CreateKey", "*")
+        self._allow(ctx, "kms:CreateKey", "*", request_condition_keys("kms:CreateKey", params))
+        key_id = str(uuid.uuid4())
+        account, region = ctx.account_id, ctx.region
+        arn = key_arn(region, account, key_id)
+        if params.get("Tags"):
+            # "To use the Tags parameter, kms:TagResource (IAM policy)."
+            self._allow(
+                ctx, "kms:TagResource", arn, request_condition_keys("kms:TagResource", params)
+            )
         spec_name = params.get("KeySpec") or params.get("CustomerMasterKeySpec")
         if params.get("KeySpec") and params.get("CustomerMasterKeySpec"):
             raise errors.validation(
@@ -71,15 +108,12 @@ class KeyOps(KmsBase):
             raise errors.unsupported("mamori does not support custom key stores.")
         if params.get("MultiRegion"):
             raise errors.unsupported("mamori does not support multi-Region keys yet.")
-        key_id = str(uuid.uuid4())
-        account, region = ctx.account_id, ctx.region
         policy = params.get("Policy") or default_policy(account)
-        binding = self._check_policy(
-            ctx,
-            key_arn(region, account, key_id),
-            policy,
-            params.get("BypassPolicyLockoutSafetyCheck"),
+        # The lockout safety check is about a policy the caller gives, not the default one.
+        lockout_check = bool(params.get("Policy")) and not params.get(
+            "BypassPolicyLockoutSafetyCheck"
         )
+        binding = self._check_policy(ctx, arn, policy, lockout_check=lockout_check)
         tags = merge_tags({}, params.get("Tags") or [])
         key = new_key(
             key_id=key_id,
@@ -101,21 +135,23 @@ class KeyOps(KmsBase):
         ctx.add_resource(key["Arn"], KEY_TYPE)
         return {"KeyMetadata": metadata(key)}
 
-    def _check_policy(self, ctx, arn: str, policy: str, bypass: bool | None) -> dict[str, str]:
-        """Validate a key policy; its binding of named users and roles to unique IDs."""
+    def _check_policy(self, ctx, arn: str, policy: str, *, lockout_check: bool) -> dict[str, str]:
+        """Validate a key policy (and, with ``lockout_check``, that it lets the caller change
+        it again); its binding of named users and roles to unique IDs."""
         if len(policy.encode()) > MAX_POLICY_BYTES:
             raise malformed("The key policy is too large.")
         try:
-            parse_policy(policy, "resource")
+            parsed = parse_policy(policy, "resource")
         except MalformedPolicy as error:
             raise malformed(error.reason) from None
+        refuse_overly_permissive_conditions(parsed)
         try:
             binding = bind_principals(policy, self._principals(ctx.transaction()))
         except UnknownPrincipal:
             raise malformed(
                 "Policy contains a statement with one or more invalid principals."
             ) from None
-        if bypass:
+        if not lockout_check:
             return binding
         try:
             ctx.authorize(
@@ -166,14 +202,16 @@ class KeyOps(KmsBase):
 
     # Enable / disable / delete
 
-    def _write_key(self, ctx, ref: str, action: str, **kwargs) -> dict[str, Any]:
-        """The key, read in the call's transaction and authorized for ``action``."""
-        key, alias = self._resolve(ctx, ctx.transaction(), ref, **kwargs)
-        self._authorize(ctx, key, action, alias=alias)
+    def _write_key(self, ctx, params, action: str, **kwargs) -> dict[str, Any]:
+        """The key ``params`` name, read in the call's transaction and authorized for
+        ``action`` with the condition keys of the request."""
+        key, alias = self._resolve(ctx, ctx.transaction(), params["KeyId"], **kwargs)
+        extra = request_condition_keys(action, params)
+        self._authorize(ctx, key, action, alias=alias, extra=extra)
         return key
 
     def enable_key(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:EnableKey")
+        key = self._write_key(ctx, params, "kms:EnableKey")
         self._require_customer_managed(key, "EnableKey")
         self._require_state(key, "Enabled", "Disabled")
         key["KeyState"] = "Enabled"
@@ -181,7 +219,7 @@ class KeyOps(KmsBase):
         return {}
 
     def disable_key(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:DisableKey")
+        key = self._write_key(ctx, params, "kms:DisableKey")
         self._require_customer_managed(key, "DisableKey")
         self._require_state(key, "Enabled", "Disabled")
         key["KeyState"] = "Disabled"
@@ -189,7 +227,7 @@ class KeyOps(KmsBase):
         return {}
 
     def schedule_key_deletion(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:ScheduleKeyDeletion")
+        key = self._write_key(ctx, params, "kms:ScheduleKeyDeletion")
         self._require_customer_managed(key, "ScheduleKeyDeletion")
         days = params.get("PendingWindowInDays", 30)
         if not 7 <= days <= 30:
@@ -212,7 +250,7 @@ class KeyOps(KmsBase):
         }
 
     def cancel_key_deletion(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:CancelKeyDeletion")
+        key = self._write_key(ctx, params, "kms:CancelKeyDeletion")
         if key["KeyState"] != "PendingDeletion":
             raise errors.invalid_state(f"{key['Arn']} is not pending deletion.")
         # Disabled, as AWS says; a key without key material can only wait for an import.
@@ -224,7 +262,7 @@ class KeyOps(KmsBase):
         return {"KeyId": key["Arn"]}
 
     def update_key_description(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:UpdateKeyDescription", aliases=False)
+        key = self._write_key(ctx, params, "kms:UpdateKeyDescription", aliases=False)
         self._require_customer_managed(key, "UpdateKeyDescription")
         self._require_not_pending_deletion(key)
         key["Description"] = params["Description"]
@@ -250,7 +288,7 @@ class KeyOps(KmsBase):
             )
 
     def enable_key_rotation(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:EnableKeyRotation", aliases=False)
+        key = self._write_key(ctx, params, "kms:EnableKeyRotation", aliases=False)
         self._require_customer_managed(key, "EnableKeyRotation")
         self._require_rotatable(key)
         self._require_state(key)
@@ -266,7 +304,7 @@ class KeyOps(KmsBase):
         return {}
 
     def disable_key_rotation(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:DisableKeyRotation", aliases=False)
+        key = self._write_key(ctx, params, "kms:DisableKeyRotation", aliases=False)
         self._require_customer_managed(key, "DisableKeyRotation")
         self._require_rotatable(key)
         self._require_state(key)
@@ -290,7 +328,7 @@ class KeyOps(KmsBase):
         return result
 
     def rotate_key_on_demand(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:RotateKeyOnDemand", aliases=False)
+        key = self._write_key(ctx, params, "kms:RotateKeyOnDemand", aliases=False)
         self._require_customer_managed(key, "RotateKeyOnDemand")
         self._require_rotatable(key)
         self._require_state(key)
@@ -340,13 +378,16 @@ class KeyOps(KmsBase):
             raise errors.not_found("No such policy exists")
 
     def put_key_policy(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:PutKeyPolicy", aliases=False)
+        key = self._write_key(ctx, params, "kms:PutKeyPolicy", aliases=False)
         self._require_customer_managed(key, "PutKeyPolicy")
         if params.get("PolicyName") == "AWS_RAM":
             raise errors.validation("The AWS_RAM policy can only be managed by the RAM service.")
         self._policy_name(params)
         binding = self._check_policy(
-            ctx, key["Arn"], params["Policy"], params.get("BypassPolicyLockoutSafetyCheck")
+            ctx,
+            key["Arn"],
+            params["Policy"],
+            lockout_check=not params.get("BypassPolicyLockoutSafetyCheck"),
         )
         self._save_key(ctx, with_policy(key, params["Policy"], binding))
         return {}
@@ -361,7 +402,7 @@ class KeyOps(KmsBase):
     # Tags
 
     def tag_resource(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:TagResource", aliases=False)
+        key = self._write_key(ctx, params, "kms:TagResource", aliases=False)
         self._require_customer_managed(key, "TagResource")
         self._require_not_pending_deletion(key)
         key["Tags"] = merge_tags(key.get("Tags") or {}, params["Tags"])
@@ -369,7 +410,7 @@ class KeyOps(KmsBase):
         return {}
 
     def untag_resource(self, ctx, params):
-        key = self._write_key(ctx, params["KeyId"], "kms:UntagResource", aliases=False)
+        key = self._write_key(ctx, params, "kms:UntagResource", aliases=False)
         self._require_customer_managed(key, "UntagResource")
         self._require_not_pending_deletion(key)
         removed = set(params["TagKeys"])

@@ -1,0 +1,205 @@
+"""KMS condition keys of the request and grant constraints, through boto3 against a live server:
+the keys each operation sets (or leaves absent), tag keys, grant constraints and child grants."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.sts_helpers import allow, new_user
+
+ACCOUNT = "000000000000"
+ROOT_ADMIN = {
+    "Sid": "root",
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    "Action": "kms:*",
+    "Resource": "*",
+}
+QUEUE = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders"
+
+
+def key_policy(*statements) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [ROOT_ADMIN, *statements]})
+
+
+def for_user(user_arn: str, actions, condition: dict | None = None, effect="Allow") -> dict:
+    statement = {"Effect": effect, "Principal": {"AWS": user_arn}, "Action": actions}
+    statement["Resource"] = "*"
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def deny(actions, condition: dict) -> dict:
+    return {"Effect": "Deny", "Action": actions, "Resource": "*", "Condition": condition}
+
+
+def error_code(call, *args, **kwargs) -> str:
+    with pytest.raises(ClientError) as error:
+        call(*args, **kwargs)
+    return error.value.response["Error"]["Code"]
+
+
+def denied(call, *args, **kwargs) -> None:
+    assert error_code(call, *args, **kwargs) == "AccessDeniedException"
+
+
+# CreateKey and PutKeyPolicy
+
+
+def test_key_policy_refuses_for_all_values_on_single_valued_keys(server):
+    kms = server.client("kms")
+    _, user_arn, _ = new_user(server)
+    context_values = for_user(
+        user_arn,
+        "kms:Decrypt",
+        {"ForAllValues:StringEquals": {"kms:EncryptionContext:Dept": "IT"}},
+    )
+    with pytest.raises(ClientError) as error:
+        kms.create_key(Policy=key_policy(context_values))
+    assert error.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+    assert error.value.response["Error"]["Message"].startswith(
+        "OverlyPermissiveCondition:EncryptionContext:"
+    )
+    # On the set of encryption context keys, a multi-valued key, ForAllValues is fine.
+    keys_only = for_user(
+        user_arn, "kms:Decrypt", {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": "a"}}
+    )
+    key = kms.create_key(Policy=key_policy(keys_only))["KeyMetadata"]["Arn"]
+    request_tag = for_user(
+        user_arn,
+        "kms:TagResource",
+        {"ForAllValues:StringEquals": {"aws:RequestTag/team": "blue"}},
+    )
+    with pytest.raises(ClientError) as error:
+        kms.put_key_policy(KeyId=key, PolicyName="default", Policy=key_policy(request_tag))
+    assert error.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+    assert "OverlyPermissiveCondition" in error.value.response["Error"]["Message"]
+    assert "kms:EncryptionContextKeys" in kms.get_key_policy(KeyId=key)["Policy"]
+
+
+def test_create_key_without_a_policy_needs_only_create_key(server):
+    _, _, user = new_user(server, allow("kms:CreateKey"))
+    metadata = user("kms").create_key()["KeyMetadata"]
+    assert metadata["KeyState"] == "Enabled"
+
+
+def test_create_key_request_keys_with_their_defaults(server):
+    _, _, spec_user = new_user(
+        server, allow("kms:CreateKey", Condition={"StringEquals": {"kms:KeySpec": "RSA_2048"}})
+    )
+    denied(spec_user("kms").create_key)
+    spec_user("kms").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+    symmetric_only = {
+        "StringEquals": {
+            "kms:KeySpec": "SYMMETRIC_DEFAULT",
+            "kms:KeyUsage": "ENCRYPT_DECRYPT",
+            "kms:KeyOrigin": "AWS_KMS",
+        },
+        "Bool": {"kms:MultiRegion": "false"},
+    }
+    _, _, user = new_user(server, allow("kms:CreateKey", Condition=symmetric_only))
+    client = user("kms")
+    client.create_key()
+    denied(client.create_key, KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+    denied(client.create_key, KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
+    denied(client.create_key, Origin="EXTERNAL")
+
+
+def test_bypass_policy_lockout_safety_check_is_a_condition_key(server):
+    kms = server.client("kms")
+    _, user_arn, user = new_user(
+        server,
+        allow("kms:CreateKey"),
+        deny("kms:CreateKey", {"Bool": {"kms:BypassPolicyLockoutSafetyCheck": "true"}}),
+    )
+    client = user("kms")
+    denied(client.create_key, BypassPolicyLockoutSafetyCheck=True)
+    client.create_key(BypassPolicyLockoutSafetyCheck=False)
+    # Allowed only while the request does not include the parameter (a Null condition).
+    unbypassed = for_user(
+        user_arn, "kms:PutKeyPolicy", {"Null": {"kms:BypassPolicyLockoutSafetyCheck": "true"}}
+    )
+    key = kms.create_key(Policy=key_policy(unbypassed))["KeyMetadata"]["Arn"]
+    policy = key_policy(unbypassed)
+    client.put_key_policy(KeyId=key, PolicyName="default", Policy=policy)
+    for bypass in (True, False):
+        denied(
+            client.put_key_policy,
+            KeyId=key,
+            PolicyName="default",
+            Policy=policy,
+            BypassPolicyLockoutSafetyCheck=bypass,
+        )
+
+
+# Tags
+
+
+def test_create_key_tags_need_tag_resource_and_set_request_tag_keys(server):
+    _, _, untagger = new_user(server, allow("kms:CreateKey"))
+    denied(untagger("kms").create_key, Tags=[{"TagKey": "team", "TagValue": "blue"}])
+    _, _, user = new_user(
+        server,
+        allow("kms:CreateKey", Condition={"StringEquals": {"aws:RequestTag/team": "blue"}}),
+        allow(
+            "kms:TagResource",
+            Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["team", "env"]}},
+        ),
+    )
+    client = user("kms")
+    denied(client.create_key)
+    denied(client.create_key, Tags=[{"TagKey": "team", "TagValue": "red"}])
+    denied(
+        client.create_key,
+        Tags=[{"TagKey": "team", "TagValue": "blue"}, {"TagKey": "owner", "TagValue": "x"}],
+    )
+    key = client.create_key(Tags=[{"TagKey": "team", "TagValue": "blue"}])["KeyMetadata"]
+    assert key["KeyState"] == "Enabled"
+
+
+def test_tag_and_untag_resource_set_request_tag_keys(server):
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    _, _, user = new_user(
+        server,
+        allow("kms:TagResource", Condition={"StringEquals": {"aws:RequestTag/env": "dev"}}),
+        allow("kms:UntagResource", Condition={"ForAnyValue:StringEquals": {"aws:TagKeys": "env"}}),
+    )
+    client = user("kms")
+    client.tag_resource(KeyId=key, Tags=[{"TagKey": "env", "TagValue": "dev"}])
+    denied(client.tag_resource, KeyId=key, Tags=[{"TagKey": "env", "TagValue": "prod"}])
+    denied(client.tag_resource, KeyId=key, Tags=[{"TagKey": "other", "TagValue": "dev"}])
+    denied(client.untag_resource, KeyId=key, TagKeys=["other"])
+    client.untag_resource(KeyId=key, TagKeys=["env"])
+    assert kms.list_resource_tags(KeyId=key)["Tags"] == []
+
+
+# Deletion and rotation
+
+
+def test_pending_window_and_rotation_period_condition_keys(server):
+    kms = server.client("kms")
+    _, user_arn, user = new_user(server)
+    policy = key_policy(
+        for_user(
+            user_arn,
+            "kms:ScheduleKeyDeletion",
+            {"NumericGreaterThanEquals": {"kms:ScheduleKeyDeletionPendingWindowInDays": "21"}},
+        ),
+        for_user(
+            user_arn,
+            "kms:EnableKeyRotation",
+            {"NumericGreaterThanEquals": {"kms:RotationPeriodInDays": "365"}},
+        ),
+    )
+    client = user("kms")
+    key = kms.create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    denied(client.enable_key_rotation, KeyId=key, RotationPeriodInDays=90)
+    client.enable_key_rotation(KeyId=key)  # the default period, 365 days
+    assert kms.get_key_rotation_status(KeyId=key)["RotationPeriodInDays"] == 365
+    denied(client.schedule_key_deletion, KeyId=key, PendingWindowInDays=7)
+    assert client.schedule_key_deletion(KeyId=key)["PendingWindowInDays"] == 30
