@@ -47,6 +47,146 @@ def denied(call, *args, **kwargs) -> None:
     assert error_code(call, *args, **kwargs) == "AccessDeniedException"
 
 
+# Grant constraints
+
+
+def test_source_arn_grant_constraint_does_not_allow_the_grantees_own_calls(server):
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    _, constrained_arn, constrained = new_user(server)
+    _, plain_arn, plain = new_user(server)
+    operations = ["Encrypt", "DescribeKey"]
+    kms.create_grant(
+        KeyId=key,
+        GranteePrincipal=constrained_arn,
+        Operations=operations,
+        Constraints={"SourceArn": QUEUE},
+    )
+    kms.create_grant(KeyId=key, GranteePrincipal=plain_arn, Operations=operations)
+    assert plain("kms").encrypt(KeyId=key, Plaintext=b"x")["KeyId"] == key
+    # A direct call is made on behalf of no resource: the constrained grant does not apply.
+    denied(constrained("kms").encrypt, KeyId=key, Plaintext=b"x")
+    denied(constrained("kms").describe_key, KeyId=key)
+
+
+def test_source_arn_grant_constraint_must_be_an_arn(server):
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    _, user_arn, _ = new_user(server)
+    code = error_code(
+        kms.create_grant,
+        KeyId=key,
+        GranteePrincipal=user_arn,
+        Operations=["Encrypt"],
+        Constraints={"SourceArn": "not-an-arn-of-any-resource"},
+    )
+    assert code == "ValidationException"
+    assert kms.list_grants(KeyId=key)["Grants"] == []
+
+
+def test_grant_constraint_keys_are_case_insensitive_values_case_sensitive(server):
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    _, user_arn, user = new_user(server)
+    kms.create_grant(
+        KeyId=key,
+        GranteePrincipal=user_arn,
+        Operations=["Encrypt"],
+        Constraints={"EncryptionContextSubset": {"Dept": "IT"}},
+    )
+    client = user("kms")
+    client.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"dept": "IT"})
+    client.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"DEPT": "IT", "b": "1"})
+    denied(client.encrypt, KeyId=key, Plaintext=b"x", EncryptionContext={"dept": "it"})
+
+
+def test_child_grants_are_at_least_as_strict_as_their_parent(server):
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    _, parent_arn, parent = new_user(server)
+    _, child_arn, child = new_user(server)
+    kms.create_grant(
+        KeyId=key,
+        GranteePrincipal=parent_arn,
+        Operations=["CreateGrant", "Encrypt", "Decrypt"],
+        Constraints={"EncryptionContextSubset": {"Dept": "IT"}},
+    )
+    grantor = parent("kms")
+
+    def child_grant(operations=("Encrypt",), **constraints):
+        return grantor.create_grant(
+            KeyId=key,
+            GranteePrincipal=child_arn,
+            Operations=list(operations),
+            Constraints=constraints,
+        )
+
+    child_grant(EncryptionContextEquals={"Dept": "IT"})
+    child_grant(EncryptionContextSubset={"Dept": "IT", "Stage": "test"})
+    child_grant(operations=("CreateGrant", "Decrypt"), EncryptionContextSubset={"dept": "IT"})
+    denied(child_grant)
+    denied(child_grant, EncryptionContextSubset={"Dept": "HR"})
+    denied(child_grant, EncryptionContextSubset={"Stage": "test"})
+    denied(
+        child_grant,
+        operations=("Encrypt", "GenerateDataKey"),
+        **{"EncryptionContextEquals": {"Dept": "IT"}},
+    )
+    blob = child("kms").encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"Dept": "IT"})
+    assert blob["KeyId"] == key
+    denied(child("kms").encrypt, KeyId=key, Plaintext=b"x", EncryptionContext={"Dept": "HR"})
+
+
+def test_a_grant_constraint_is_the_encryption_context_of_create_grant(server):
+    kms = server.client("kms")
+    _, user_arn, user = new_user(server)
+    _, grantee_arn, _ = new_user(server)
+    policy = key_policy(
+        for_user(
+            user_arn, "kms:CreateGrant", {"StringEquals": {"kms:EncryptionContext:Dept": "IT"}}
+        ),
+        for_user(
+            user_arn,
+            "kms:CreateGrant",
+            {"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "Project"}},
+        ),
+    )
+    key = kms.create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    client = user("kms")
+
+    def grant(**constraints):
+        return client.create_grant(
+            KeyId=key, GranteePrincipal=grantee_arn, Operations=["Decrypt"], Constraints=constraints
+        )
+
+    grant(EncryptionContextSubset={"Dept": "IT"})
+    grant(EncryptionContextEquals={"Dept": "IT", "Stage": "prod"})
+    grant(EncryptionContextEquals={"Project": "alpha"})
+    denied(grant, EncryptionContextEquals={"Dept": "HR"})
+    denied(grant)
+
+
+# Encryption context keys
+
+
+def test_null_encryption_context_keys_requires_an_encryption_context(server):
+    kms = server.client("kms")
+    _, user_arn, user = new_user(server)
+    policy = key_policy(
+        for_user(
+            user_arn,
+            ["kms:Encrypt", "kms:GenerateDataKey"],
+            {"Null": {"kms:EncryptionContextKeys": "false"}},
+        )
+    )
+    key = kms.create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    client = user("kms")
+    denied(client.encrypt, KeyId=key, Plaintext=b"x")
+    denied(client.generate_data_key, KeyId=key, KeySpec="AES_256")
+    client.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"a": "b"})
+    client.generate_data_key(KeyId=key, KeySpec="AES_256", EncryptionContext={"a": "b"})
+
+
 # CreateKey and PutKeyPolicy
 
 

@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from mamori.services.kms import ciphertext, crypto
-from mamori.services.kms.base import constraints_met
 from mamori.services.kms.specs import SPECS
 
 
@@ -41,11 +40,3 @@ def test_canonical_context_is_order_independent():
         {"y": "2", "x": "1"}
     )
     assert ciphertext.canonical_context({}) == ciphertext.canonical_context(None) == b""
-
-
-def test_grant_constraints():
-    assert constraints_met(None, {})
-    assert constraints_met({"EncryptionContextSubset": {"a": "1"}}, {"a": "1", "b": "2"})
-    assert not constraints_met({"EncryptionContextSubset": {"a": "1"}}, {"a": "2"})
-    assert constraints_met({"EncryptionContextEquals": {"a": "1"}}, {"a": "1"})
-    assert not constraints_met({"EncryptionContextEquals": {"a": "1"}}, {"a": "1", "b": "2"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
@@ -16,6 +17,7 @@ import orjson
 from mamori.errors import AwsError
 from mamori.iam.policy.deferred import DeferredKeys
 from mamori.services.kms import errors
+from mamori.services.kms.grant_constraints import context_met, source_arn_met
 from mamori.services.kms.keys import (
     ALIAS_TYPE,
     GRANT_TYPE,
@@ -28,7 +30,6 @@ from mamori.services.kms.keys import (
     when,
 )
 from mamori.services.kms.keystore import Materials
-from mamori.services.kms.specs import UNCONSTRAINED_GRANT_OPERATIONS
 from mamori.services.registry import Provider
 
 RECORD_CACHE_TTL = 2.0
@@ -255,7 +256,9 @@ class KmsBase(Provider):
             cond[f"aws:ResourceTag/{tag_key}"] = value
         if alias is not None:
             cond["kms:RequestAlias"] = alias
-        if encryption_context is not None:
+        # A request without an encryption context has neither key (not an empty list), so a
+        # Null condition on them can require one.
+        if encryption_context:
             for ec_key, value in encryption_context.items():
                 cond[f"kms:EncryptionContext:{ec_key}"] = value
             cond["kms:EncryptionContextKeys"] = list(encryption_context)
@@ -276,7 +279,7 @@ class KmsBase(Provider):
         encryption_context: dict[str, str] | None = None,
         via_service: str | None = None,
         extra: dict[str, Any] | None = None,
-        grant_check=None,
+        grant_check: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         """Allow ``action`` on the key for the caller, or raise AccessDenied.
 
@@ -284,7 +287,9 @@ class KmsBase(Provider):
         delegating to the account, whose IAM policies then decide). When that evaluation denies
         *implicitly*, a grant on the key for the caller and this operation (with its encryption
         context constraints met) allows instead. An explicit deny in any policy wins over a
-        grant, as in AWS ("grants cannot override an explicit deny").
+        grant, as in AWS ("grants cannot override an explicit deny"). ``grant_check`` replaces
+        the comparison of a grant's encryption context constraint with the request's (CreateGrant
+        compares it with the constraint of the grant it creates).
         """
         cond = DeferredKeys(
             partial(
@@ -308,8 +313,10 @@ class KmsBase(Provider):
             )
         except AwsError as denied:
             if key.get("Grants") and "with an explicit deny" not in denied.message:
-                grant = self._matching_grant(ctx, key, action.split(":", 1)[1], encryption_context)
-                if grant is not None and (grant_check is None or grant_check(grant)):
+                grant = self._matching_grant(
+                    ctx, key, action.split(":", 1)[1], encryption_context, grant_check
+                )
+                if grant is not None:
                     ctx.add_resource(key["Arn"], KEY_TYPE)
                     return
             raise kms_status(ctx, denied) from None
@@ -333,7 +340,12 @@ class KmsBase(Provider):
         ]
 
     def _matching_grant(
-        self, ctx, key: dict[str, Any], operation: str, encryption_context: dict | None
+        self,
+        ctx,
+        key: dict[str, Any],
+        operation: str,
+        encryption_context: dict | None,
+        grant_check: Callable[[dict[str, Any]], bool] | None = None,
     ) -> dict[str, Any] | None:
         principal = ctx.principal
         names = {principal.arn}
@@ -346,9 +358,15 @@ class KmsBase(Provider):
                 continue
             if operation not in grant["Operations"]:
                 continue
-            if operation not in UNCONSTRAINED_GRANT_OPERATIONS and not constraints_met(
-                grant.get("Constraints"), encryption_context or {}
-            ):
+            constraints = grant.get("Constraints")
+            # mamori's services call KMS as the caller (a forward access session), and such a
+            # request carries no aws:SourceArn: a SourceArn constraint is never met here.
+            if not source_arn_met(constraints, operation):
+                continue
+            if grant_check is not None:
+                if not grant_check(grant):
+                    continue
+            elif not context_met(constraints, operation, encryption_context or {}):
                 continue
             return grant
         return None
@@ -360,13 +378,3 @@ def kms_status(ctx, error: AwsError) -> AwsError:
     if ctx.service_name == "kms" and error.code == "AccessDeniedException":
         error.status = 400
     return error
-
-
-def constraints_met(constraints: dict | None, context: dict[str, str]) -> bool:
-    if not constraints:
-        return True
-    equals = constraints.get("EncryptionContextEquals")
-    if equals is not None and context != equals:
-        return False
-    subset = constraints.get("EncryptionContextSubset")
-    return subset is None or all(context.get(k) == v for k, v in subset.items())

@@ -11,6 +11,7 @@ from typing import Any
 from mamori.errors import AwsError
 from mamori.services.kms import errors
 from mamori.services.kms.base import KmsBase
+from mamori.services.kms.grant_constraints import at_least_as_strict, context_constraint
 from mamori.services.kms.keys import GRANT_TYPE, evaluated_policy, iso, when
 from mamori.services.kms.specs import SPECS, constrainable_grant_operations, grant_operations
 from mamori.services.kms.util import page, page_limit
@@ -102,11 +103,22 @@ class GrantOps(KmsBase):
         if constraint_types:
             extra["kms:GrantConstraintType"] = constraint_types
 
-        def narrower(grant: dict[str, Any]) -> bool:
-            # A grantee creating grants through a grant passes on no more than it holds.
-            return set(operations) <= set(grant["Operations"])
+        def passes_on_no_more(parent: dict[str, Any]) -> bool:
+            # A grantee creating grants through a grant passes on no more than it holds: some of
+            # its operations, under constraints at least as strict as its own.
+            return set(operations) <= set(parent["Operations"]) and at_least_as_strict(
+                constraints, parent.get("Constraints")
+            )
 
-        self._authorize(ctx, key, "kms:CreateGrant", extra=extra, grant_check=narrower)
+        # The encryption context of a CreateGrant request is its grant's constraint.
+        self._authorize(
+            ctx,
+            key,
+            "kms:CreateGrant",
+            encryption_context=context_constraint(constraints),
+            extra=extra,
+            grant_check=passes_on_no_more,
+        )
         check_grant_operations(key, operations, has_context_constraint=bool(context_constraints))
         self._require_state(key, "Enabled")
         if params.get("DryRun"):
