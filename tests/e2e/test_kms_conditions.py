@@ -318,6 +318,54 @@ def test_tag_and_untag_resource_set_request_tag_keys(server):
     assert kms.list_resource_tags(KeyId=key)["Tags"] == []
 
 
+# Cryptographic operations
+
+
+def test_data_key_operations_use_the_symmetric_default_algorithm(server):
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    only_symmetric = {"StringNotEquals": {"kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}}
+    _, _, user = new_user(
+        server,
+        allow(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"], key),
+        deny(
+            ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"], only_symmetric
+        ),
+    )
+    client = user("kms")
+    blob = client.generate_data_key(KeyId=key, KeySpec="AES_256")["CiphertextBlob"]
+    client.generate_data_key_without_plaintext(KeyId=key, NumberOfBytes=16)
+    client.generate_data_key_pair(KeyId=key, KeyPairSpec="ECC_NIST_P256")
+    client.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="ECC_NIST_P256")
+    assert len(client.decrypt(CiphertextBlob=blob)["Plaintext"]) == 32
+    client.re_encrypt(CiphertextBlob=blob, DestinationKeyId=key)
+
+
+def test_reencrypt_on_same_key(server):
+    kms = server.client("kms")
+    _, user_arn, user = new_user(server)
+    policy = key_policy(
+        for_user(user_arn, "kms:ReEncrypt*"),
+        for_user(user_arn, "kms:ReEncrypt*", {"Bool": {"kms:ReEncryptOnSameKey": "true"}}, "Deny"),
+    )
+    key = kms.create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    other = kms.create_key(Policy=key_policy(for_user(user_arn, "kms:ReEncrypt*")))
+    other_key = other["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    client = user("kms")
+    denied(client.re_encrypt, CiphertextBlob=blob, DestinationKeyId=key)
+    moved = client.re_encrypt(CiphertextBlob=blob, DestinationKeyId=other_key)
+    assert moved["KeyId"] == other_key
+    # Only the same key: the condition's true in the ReEncryptTo authorization as well.
+    only_same = key_policy(
+        for_user(user_arn, "kms:ReEncrypt*", {"Bool": {"kms:ReEncryptOnSameKey": "true"}})
+    )
+    same = kms.create_key(Policy=only_same)["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=same, Plaintext=b"x")["CiphertextBlob"]
+    assert client.re_encrypt(CiphertextBlob=blob, DestinationKeyId=same)["KeyId"] == same
+    denied(client.re_encrypt, CiphertextBlob=blob, DestinationKeyId=other_key)
+
+
 # Deletion and rotation
 
 

@@ -52,6 +52,7 @@ def decrypt(
             encryption_context,
             "kms:Decrypt",
             via_service=_via(ctx, via_service),
+            extra={"kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT"},
         )
     return plaintext, key["Arn"]
 

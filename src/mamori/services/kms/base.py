@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
@@ -33,6 +33,10 @@ from mamori.services.kms.keystore import Materials
 from mamori.services.registry import Provider
 
 RECORD_CACHE_TTL = 2.0
+
+# Condition keys of a request: a mapping, or a function of the key the request acts on (for
+# keys that depend on it, such as kms:ReEncryptOnSameKey).
+Extra = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
 class _LazyReader:
@@ -240,7 +244,7 @@ class KmsBase(Provider):
         alias: str | None = None,
         encryption_context: dict[str, str] | None = None,
         via_service: str | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: Extra | None = None,
     ) -> dict[str, Any]:
         cond: dict[str, Any] = {
             "kms:CallerAccount": ctx.account_id,
@@ -265,6 +269,8 @@ class KmsBase(Provider):
         if via_service is not None:
             cond["kms:ViaService"] = via_service
             cond["aws:ViaAWSService"] = True
+        if callable(extra):
+            extra = extra(key)
         if extra:
             cond.update(extra)
         return cond
@@ -278,7 +284,7 @@ class KmsBase(Provider):
         alias: str | None = None,
         encryption_context: dict[str, str] | None = None,
         via_service: str | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: Extra | None = None,
         grant_check: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         """Allow ``action`` on the key for the caller, or raise AccessDenied.

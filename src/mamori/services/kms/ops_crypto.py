@@ -9,11 +9,15 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.services.kms import ciphertext, crypto, errors
-from mamori.services.kms.base import KmsBase, effective
+from mamori.services.kms.base import Extra, KmsBase, effective
 from mamori.services.kms.keys import has_material, key_arn
 from mamori.services.kms.specs import DATA_KEY_PAIR_SPECS, REQUIRED_MESSAGE_TYPES, SPECS
 
 DATA_KEY_SPECS = {"AES_256": 32, "AES_128": 16}
+
+# Data keys and data key pairs are encrypted with SYMMETRIC_DEFAULT, the algorithm
+# kms:EncryptionAlgorithm names for these operations.
+DATA_KEY_ALGORITHM = {"kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
 
 
 def _no_recipient(params) -> None:
@@ -42,7 +46,7 @@ class CryptoOps(KmsBase):
         operation: str,
         encryption_context: dict | None = None,
         via_service: str | None = None,
-        extra: dict | None = None,
+        extra: Extra | None = None,
     ) -> dict[str, Any]:
         key, alias = self._resolve(ctx, conn, ref)
         self._authorize(
@@ -85,7 +89,7 @@ class CryptoOps(KmsBase):
         *,
         key: dict[str, Any] | None = None,
         via_service: str | None = None,
-        extra: dict | None = None,
+        extra: Extra | None = None,
         alias: str | None = None,
     ) -> tuple[dict[str, Any], bytes, str]:
         """(key, plaintext, material id) of a mamori ciphertext blob; ``key`` is the key the
@@ -172,7 +176,7 @@ class CryptoOps(KmsBase):
         action: str,
         *,
         via_service: str | None = None,
-        extra: dict | None = None,
+        extra: Extra | None = None,
     ) -> tuple[dict[str, Any], bytes, str | None]:
         key = alias = None
         if ref:
@@ -231,6 +235,7 @@ class CryptoOps(KmsBase):
                 operation=action.split(":")[1],
                 encryption_context=context or {},
                 via_service=via_service,
+                extra=DATA_KEY_ALGORITHM,
             )
             if key["KeySpec"] != "SYMMETRIC_DEFAULT":
                 raise errors.invalid_key_usage(
@@ -291,6 +296,14 @@ class CryptoOps(KmsBase):
         dest_algorithm = params.get("DestinationEncryptionAlgorithm") or "SYMMETRIC_DEFAULT"
         dest_context = params.get("DestinationEncryptionContext")
         with self._read() as conn:
+            destination, _ = self._resolve(ctx, conn, params["DestinationKeyId"])
+
+            def from_conditions(source_key: dict[str, Any]) -> dict[str, Any]:
+                return {
+                    "kms:EncryptionAlgorithm": source_algorithm,
+                    "kms:ReEncryptOnSameKey": source_key["Arn"] == destination["Arn"],
+                }
+
             source, plaintext, source_material = self._decrypt_any(
                 ctx,
                 conn,
@@ -299,7 +312,7 @@ class CryptoOps(KmsBase):
                 params.get("SourceKeyId"),
                 source_algorithm,
                 "kms:ReEncryptFrom",
-                extra={"kms:EncryptionAlgorithm": source_algorithm},
+                extra=from_conditions,
             )
             dest = self._usable_key(
                 ctx,
@@ -309,7 +322,10 @@ class CryptoOps(KmsBase):
                 usage="ENCRYPT_DECRYPT",
                 operation="ReEncrypt",
                 encryption_context=dest_context or {},
-                extra={"kms:EncryptionAlgorithm": dest_algorithm},
+                extra={
+                    "kms:EncryptionAlgorithm": dest_algorithm,
+                    "kms:ReEncryptOnSameKey": source["Arn"] == destination["Arn"],
+                },
             )
             if params.get("DryRun"):
                 raise errors.dry_run()
@@ -370,7 +386,7 @@ class CryptoOps(KmsBase):
                 usage="ENCRYPT_DECRYPT",
                 operation=action.split(":")[1],
                 encryption_context=context or {},
-                extra={"kms:DataKeyPairSpec": pair_spec},
+                extra={"kms:DataKeyPairSpec": pair_spec, **DATA_KEY_ALGORITHM},
             )
             if key["KeySpec"] != "SYMMETRIC_DEFAULT":
                 raise errors.invalid_key_usage(
