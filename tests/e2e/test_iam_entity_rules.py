@@ -62,3 +62,19 @@ def test_default_policy_counts_only_ascii_character_types(iam):
     with pytest.raises(ClientError) as error:
         iam.create_login_profile(UserName=name, Password="ÉÉÉßßß²²")
     assert error_of(error) == VIOLATION
+
+
+def test_create_login_profile_requires_a_password(iam):
+    name = unique("nopw")
+    iam.create_user(UserName=name)
+    with pytest.raises(ClientError) as error:
+        iam.create_login_profile(UserName=name)
+    assert error_of(error) == (
+        "ValidationError",
+        "1 validation error detected: Value null at 'password' failed to satisfy constraint: "
+        "Member must not be null",
+        400,
+    )
+    with pytest.raises(ClientError) as error:
+        iam.get_login_profile(UserName=name)
+    assert error_of(error)[0] == "NoSuchEntity"

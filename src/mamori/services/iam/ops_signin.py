@@ -12,10 +12,23 @@ from mamori.iam.users import public_user
 from mamori.services.iam.base import IamBase
 
 
+def _require_password(params) -> None:
+    """The model leaves Password optional only for AssumeRoot sessions (which mamori does not
+    issue); every other caller must give one, and IAM answers its missing-member error."""
+    if params.get("Password") is None:
+        raise AwsError(
+            "ValidationError",
+            "1 validation error detected: Value null at 'password' failed to satisfy "
+            "constraint: Member must not be null",
+            status=400,
+        )
+
+
 class SigninOps(IamBase):
     # Login profiles
 
     def create_login_profile(self, ctx, params):
+        _require_password(params)
         iam = self._write(ctx)
         name = self._caller_user_name(ctx, params.get("UserName"))
         user = self._entity(ctx, iam.users, name, "iam:CreateLoginProfile")
