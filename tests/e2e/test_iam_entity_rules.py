@@ -78,3 +78,25 @@ def test_create_login_profile_requires_a_password(iam):
     with pytest.raises(ClientError) as error:
         iam.get_login_profile(UserName=name)
     assert error_of(error)[0] == "NoSuchEntity"
+
+
+def test_tag_key_and_value_patterns_are_enforced(iam):
+    name = unique("tagpat")
+    iam.create_user(UserName=name)
+    with pytest.raises(ClientError) as error:
+        iam.tag_user(UserName=name, Tags=[{"Key": "a*b#c", "Value": "ok"}])
+    assert error_of(error) == (
+        "ValidationError",
+        "1 validation error detected: Value 'a*b#c' at 'tags.1.member.key' failed to satisfy "
+        r"constraint: Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+",
+        400,
+    )
+    with pytest.raises(ClientError) as error:
+        iam.tag_user(UserName=name, Tags=[{"Key": "ok", "Value": "<x>"}])
+    assert error_of(error)[0::2] == ("ValidationError", 400)
+    assert "'tags.1.member.value'" in error_of(error)[1]
+    iam.tag_user(UserName=name, Tags=[{"Key": "Équipe 1", "Value": "café:x/y=z+@-_."}])
+    assert iam.list_user_tags(UserName=name)["Tags"] == [
+        {"Key": "Équipe 1", "Value": "café:x/y=z+@-_."}
+    ]
+
