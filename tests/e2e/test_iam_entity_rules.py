@@ -195,3 +195,12 @@ def test_account_entity_quotas_are_enforced(fresh_server):
     assert iam.get_account_summary()["SummaryMap"]["GroupsQuota"] == 300
     iam.delete_group(GroupName="g0")
     iam.create_group(GroupName="one-too-many")  # room again
+
+
+def test_login_profile_follows_a_case_only_rename(iam):
+    name = unique("case").lower()
+    iam.create_user(UserName=name)
+    iam.create_login_profile(UserName=name, Password="Corr3ct-Horse!")
+    iam.update_user(UserName=name, NewUserName=name.upper())
+    profile = iam.get_login_profile(UserName=name.upper())["LoginProfile"]
+    assert profile["UserName"] == name.upper()

@@ -202,12 +202,13 @@ class Passwords:
 
     def rename_profile(self, old_name: str, new_name: str, now: datetime) -> None:
         profile = self.profile(old_name)
-        if profile is None or old_name.lower() == new_name.lower():
+        if profile is None:
             return
-        self.resources.delete(
-            self.conn, self.account_id, GLOBAL, LOGIN_PROFILE, old_name.lower(), now
-        )
-        self._save({**profile, "UserName": new_name}, now)
+        if old_name.lower() != new_name.lower():
+            self.resources.delete(
+                self.conn, self.account_id, GLOBAL, LOGIN_PROFILE, old_name.lower(), now
+            )
+        self._save({**profile, "UserName": new_name}, now)  # a case-only rename shows too
 
     def delete_profile(self, user_name: str, now: datetime) -> None:
         self.require_profile(user_name)
