@@ -1,4 +1,4 @@
-"""Hypothesis strategies that generate boto3-style values for any botocore shape.
+r"""Hypothesis strategies that generate boto3-style values for any botocore shape.
 
 Public API::
 
@@ -12,9 +12,9 @@ The values are what a boto3 user would pass (or what botocore's parsers return):
 ``jsonvalue`` strings. They work for input *and* output shapes.
 
 Constraints are respected loosely but safely: ``enum`` values are sampled; ``min``/``max``
-(string/blob/list/map length, number range) are honoured; a ``pattern`` that Python's ``re`` can
-compile is generated with ``st.from_regex`` so the whole value matches (patterns it cannot
-compile are ignored). Required
+(string/blob/list/map length, number range) are honoured; a ``pattern`` is generated with
+``st.from_regex`` so the whole value matches (Java's ``\p{..}`` property classes, which ``re``
+lacks, are generated from their characters below U+3000). Required
 members are always present; a union gets exactly one member. Recursive shapes are bounded: beyond
 ``max_depth`` nesting levels only required members are generated and lists/maps are as small as
 their ``min`` allows.
@@ -34,13 +34,17 @@ member (S3's ``Event`` beside ``Events``) is never generated: no parser can tell
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import OperationModel, Shape
 from hypothesis import strategies as st
+
+from mamori.protocols.patterns import compile_pattern, java_to_python
 
 try:  # Python 3.11+: the regex internals moved.
     from re import _constants as sre_constants
@@ -289,11 +293,14 @@ def _string(shape: Shape, location: str | None) -> st.SearchStrategy[str]:
     return strat
 
 
-def _pattern_strategy(pattern: str, chars, lo: int, hi: int) -> st.SearchStrategy[str] | None:
+def _pattern_strategy(model_pattern: str, chars, lo: int, hi: int) -> st.SearchStrategy[str] | None:
+    compiled = compile_pattern(model_pattern)  # what the server checks
+    pattern = _generable(model_pattern)  # what hypothesis can generate from
     try:
-        compiled = re.compile(pattern)
-    except re.error:
-        return None
+        re.compile(pattern)
+    except re.error:  # Java syntax re lacks (``[\w-_]``): draw text, keep what the server takes
+        strat = st.text(chars, min_size=lo, max_size=min(hi, lo + 16))
+        return strat.filter(lambda s: compiled.fullmatch(s) is not None)
     # The common shape "^[class]{m,n}$" / "[class]+": generate the size directly.
     try:
         parsed = [item for item in sre_parse.parse(pattern) if item[0] is not sre_constants.AT]
@@ -330,6 +337,31 @@ def _pattern_strategy(pattern: str, chars, lo: int, hi: int) -> st.SearchStrateg
 
 
 _LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
+_PROPERTY_CLASS = re.compile(r"\\p\{(\w+)\}")
+# Generated characters of a Unicode property class are drawn from below this code point: plenty
+# of letters, marks, numbers, symbols and separators, and a class hypothesis compiles quickly.
+_PROPERTY_LIMIT = 0x3000
+
+
+def _generable(pattern: str) -> str:
+    """A model pattern ``re`` and hypothesis can generate from: supplementary characters as code
+    points, and each ``\\p{..}`` property (all inside character classes in the models) as the
+    ranges of its characters below ``_PROPERTY_LIMIT``."""
+    return _PROPERTY_CLASS.sub(lambda m: _property_ranges(m[1]), java_to_python(pattern))
+
+
+@functools.cache
+def _property_ranges(category: str) -> str:
+    points = [
+        cp for cp in range(_PROPERTY_LIMIT) if unicodedata.category(chr(cp)).startswith(category)
+    ]
+    ranges: list[list[int]] = []
+    for cp in points:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
 
 
 def _without_lookarounds(pattern: str) -> str:

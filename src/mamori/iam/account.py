@@ -10,18 +10,22 @@ import sqlalchemy as sa
 
 from mamori.errors import AwsError
 from mamori.iam.entities import GLOBAL, iso
+from mamori.iam.groups import Groups
+from mamori.iam.managed_policies import ManagedPolicies
+from mamori.iam.roles import InstanceProfiles, Roles
+from mamori.iam.users import Users
 from mamori.store.schema import resources_table
 
 ACCOUNT_ALIAS = "Mamori::IAM::AccountAlias"
 
 QUOTAS = {
-    "UsersQuota": 5000,
-    "GroupsQuota": 300,
-    "RolesQuota": 1000,
-    "PoliciesQuota": 1500,
+    "UsersQuota": Users.quota.limit,
+    "GroupsQuota": Groups.quota.limit,
+    "RolesQuota": Roles.quota.limit,
+    "PoliciesQuota": ManagedPolicies.quota.limit,
     "PolicyVersionsInUseQuota": 10000,
     "ServerCertificatesQuota": 20,
-    "InstanceProfilesQuota": 1000,
+    "InstanceProfilesQuota": InstanceProfiles.quota.limit,
     "UserPolicySizeQuota": 2048,
     "GroupPolicySizeQuota": 5120,
     "RolePolicySizeQuota": 10240,
@@ -36,6 +40,11 @@ QUOTAS = {
     "VersionsPerPolicyQuota": 5,
     "GlobalEndpointTokenVersion": 1,
 }
+
+
+def _looks_like_account_id(alias: str) -> bool:
+    """IAM quotas: an alias "cannot be a 12-digit number" (sign-in URLs take either)."""
+    return len(alias) == 12 and alias.isascii() and alias.isdigit()
 
 
 class AccountAliases:
@@ -62,6 +71,12 @@ class AccountAliases:
         return row is not None
 
     def create(self, alias: str, now: datetime) -> None:
+        if _looks_like_account_id(alias):
+            raise AwsError(
+                "ValidationError",
+                "The specified value for accountAlias is invalid. It cannot be a 12-digit number.",
+                status=400,
+            )
         current = self.list()
         if alias in current:
             return

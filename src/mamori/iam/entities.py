@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import urllib.parse
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -29,39 +30,86 @@ def unique_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(17))
 
 
-def check_tags(tags: list[dict[str, str]]) -> dict[str, str]:
-    result: dict[str, str] = {}
-    seen: set[str] = set()
-    for tag in tags:
-        if tag["Key"].lower() in seen:
+RESERVED_TAG_PREFIX = "aws:"
+
+
+def _too_many_tags() -> AwsError:
+    return AwsError("LimitExceededException", "The number of tags has reached the maximum limit.")
+
+
+@dataclass(frozen=True)
+class TagRules:
+    """How one kind of IAM resource compares tag keys. Users and roles compare them
+    case-insensitively (tagging ``department=hr`` replaces ``Department=finance``); policies,
+    instance profiles, identity providers, server certificates and virtual MFA devices keep
+    ``Costcenter`` and ``costcenter`` as two tags."""
+
+    case_insensitive_keys: bool
+
+    def _same(self, key: str) -> str:
+        return key.lower() if self.case_insensitive_keys else key
+
+    def check(self, tags: list[dict[str, str]]) -> dict[str, str]:
+        """The tags of a request as a dict, once they break none of IAM's tagging rules."""
+        result: dict[str, str] = {}
+        seen: set[str] = set()
+        for tag in tags:
+            _refuse_reserved(tag)
+            if self._same(tag["Key"]) in seen:
+                raise AwsError(
+                    "InvalidInputException",
+                    "Duplicate tag keys found. Please provide unique tag keys.",
+                )
+            seen.add(self._same(tag["Key"]))
+            result[tag["Key"]] = tag["Value"]
+        if len(result) > MAX_TAGS:
+            raise _too_many_tags()
+        return result
+
+    def merge(self, current: dict[str, str], added: list[dict[str, str]]) -> dict[str, str]:
+        """Tags after TagX: new values replace old ones under the same key."""
+        new = self.check(added)
+        replaced = {self._same(k) for k in new}
+        merged = {k: v for k, v in current.items() if self._same(k) not in replaced}
+        merged.update(new)
+        if len(merged) > MAX_TAGS:
+            raise _too_many_tags()
+        return merged
+
+    def remove(self, current: dict[str, str], keys: Iterable[str]) -> dict[str, str]:
+        gone = {self._same(k) for k in keys}
+        return {k: v for k, v in current.items() if self._same(k) not in gone}
+
+
+def _refuse_reserved(tag: dict[str, str]) -> None:
+    """IAM: "You cannot create a tag key or value that begins with the text aws:" (the prefix
+    is reserved in any case, as for every AWS tag)."""
+    for part in ("Key", "Value"):
+        if tag[part].lower().startswith(RESERVED_TAG_PREFIX):
             raise AwsError(
-                "InvalidInputException", "Duplicate tag keys found. Please provide unique tag keys."
+                "InvalidInputException",
+                f"Tag {part.lower()}s beginning with '{RESERVED_TAG_PREFIX}' are reserved for "
+                "AWS internal use.",
             )
-        seen.add(tag["Key"].lower())
-        result[tag["Key"]] = tag["Value"]
-    if len(result) > MAX_TAGS:
-        raise AwsError(
-            "LimitExceededException", "The number of tags has reached the maximum limit."
-        )
-    return result
 
 
-def merge_tags(current: dict[str, str], added: list[dict[str, str]]) -> dict[str, str]:
-    """Tags after TagX: new values replace old ones (keys compared case-insensitively)."""
-    new = check_tags(added)
-    lowered = {k.lower() for k in new}
-    merged = {k: v for k, v in current.items() if k.lower() not in lowered}
-    merged.update(new)
-    if len(merged) > MAX_TAGS:
-        raise AwsError(
-            "LimitExceededException", "The number of tags has reached the maximum limit."
-        )
-    return merged
+IDENTITY_TAGS = TagRules(case_insensitive_keys=True)  # users and roles
+RESOURCE_TAGS = TagRules(case_insensitive_keys=False)  # every other taggable IAM resource
 
 
-def remove_tags(current: dict[str, str], keys: Iterable[str]) -> dict[str, str]:
-    gone = {k.lower() for k in keys}
-    return {k: v for k, v in current.items() if k.lower() not in gone}
+@dataclass(frozen=True)
+class AccountQuota:
+    """An IAM quota on how many entities of one kind an account holds."""
+
+    name: str  # as IAM's LimitExceeded message names it: "RolesPerAccount"
+    limit: int
+
+    def check(self, count: int) -> None:
+        """LimitExceeded if an account holding ``count`` entities may not create another."""
+        if count >= self.limit:
+            raise AwsError(
+                "LimitExceededException", f"Cannot exceed quota for {self.name}: {self.limit}"
+            )
 
 
 def tag_list(tags: dict[str, str] | None) -> list[dict[str, str]]:
@@ -120,6 +168,8 @@ class EntityStore:
     name_key: ClassVar[str] = ""
     id_key: ClassVar[str] = ""
     id_prefix: ClassVar[str] = ""
+    tag_rules: ClassVar[TagRules] = RESOURCE_TAGS
+    quota: ClassVar[AccountQuota | None] = None
 
     def __init__(self, resources, conn, account_id: str) -> None:
         self.resources = resources
@@ -163,6 +213,7 @@ class EntityStore:
         """Create a new entity with IAM's common members; EntityAlreadyExists if taken."""
         if self.find(name) is not None:
             raise self.already_exists(name)
+        check_quota(self, self.type)
         entity = {
             "Path": path,
             self.name_key: name,
@@ -236,6 +287,8 @@ class ArnKeyedStore:
     resource_type: str
     key_field: str
     not_found: str  # formatted with {arn}
+    tag_rules: ClassVar[TagRules] = RESOURCE_TAGS
+    quota: ClassVar[AccountQuota | None] = None
 
     def __init__(self, resources, conn, account_id: str) -> None:
         self.resources = resources
@@ -272,6 +325,11 @@ class ArnKeyedStore:
             now=now,
         )
 
+    def insert(self, entity: dict[str, Any], now: datetime) -> None:
+        """Store a new entity, within the account's quota for its kind."""
+        check_quota(self, self.resource_type)
+        self.save(entity, now)
+
     def delete(self, entity: dict[str, Any], now: datetime) -> None:
         self.resources.delete(
             self.conn,
@@ -285,3 +343,11 @@ class ArnKeyedStore:
     def all(self) -> list[dict[str, Any]]:
         rows = self.resources.list(self.conn, self.account_id, GLOBAL, self.resource_type)
         return [data for _, data in rows]
+
+
+def check_quota(store: EntityStore | ArnKeyedStore, resource_type: str) -> None:
+    """LimitExceeded if ``store``'s account already holds as many entities of its kind as the
+    kind's account quota allows (every create of a quota-bound kind passes here)."""
+    if store.quota is not None:
+        rows = store.resources.list(store.conn, store.account_id, GLOBAL, resource_type)
+        store.quota.check(len(rows))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from mamori.iam.entities import EntityStore
+from mamori.iam.entities import AccountQuota, EntityStore
 from mamori.iam.users import Users
 
 GROUP = "AWS::IAM::Group"
@@ -19,6 +19,7 @@ class Groups(EntityStore):
     name_key = "GroupName"
     id_key = "GroupId"
     id_prefix = "AGPA"
+    quota = AccountQuota("GroupsPerAccount", 300)
 
     def create(self, name: str, path: str, now: datetime) -> dict[str, Any]:
         return self.insert(name, path, now)

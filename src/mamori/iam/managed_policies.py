@@ -11,7 +11,7 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.iam.aws_managed import AWS_MANAGED, aws_managed
-from mamori.iam.entities import EntityStore, encode_document, iso, tag_list
+from mamori.iam.entities import AccountQuota, EntityStore, encode_document, iso, tag_list
 from mamori.iam.groups import Groups
 from mamori.iam.roles import Roles
 from mamori.iam.users import Users
@@ -44,6 +44,7 @@ class ManagedPolicies(EntityStore):
     name_key = "PolicyName"
     id_key = "PolicyId"
     id_prefix = "ANPA"
+    quota = AccountQuota("PoliciesPerAccount", 1500)
 
     def already_exists(self, name: str) -> AwsError:
         return AwsError(

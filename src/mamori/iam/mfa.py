@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from mamori.errors import AwsError
-from mamori.iam.entities import GLOBAL, iso, tag_list
+from mamori.iam.entities import GLOBAL, RESOURCE_TAGS, iso, tag_list
 
 VIRTUAL_MFA = "Mamori::IAM::VirtualMFADevice"
 STEP = 30
@@ -71,6 +71,8 @@ def invalid_code(serial: str) -> AwsError:
 
 class MfaDevices:
     """Virtual MFA devices of one account, keyed by their path and name."""
+
+    tag_rules = RESOURCE_TAGS
 
     def __init__(self, runtime, conn, account_id: str) -> None:
         self.runtime = runtime

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from mamori.errors import AwsError
-from mamori.iam.entities import ArnKeyedStore, iso, tag_list
+from mamori.iam.entities import AccountQuota, ArnKeyedStore, iso, tag_list
 
 OIDC_PROVIDER = "AWS::IAM::OIDCProvider"
 MAX_THUMBPRINTS = 5
@@ -51,6 +51,7 @@ class OidcProviders(ArnKeyedStore):
     resource_type = OIDC_PROVIDER
     key_field = "Url"
     not_found = "OpenIDConnect Provider not found for arn {arn}"
+    quota = AccountQuota("OpenIdConnectProvidersPerAccount", 100)
 
     def create(
         self,
@@ -74,7 +75,7 @@ class OidcProviders(ArnKeyedStore):
             "CreateDate": iso(now),
             "Tags": tags,
         }
-        self.save(provider, now)
+        self.insert(provider, now)
         return provider
 
 

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import string
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,14 @@ from mamori.iam.entities import GLOBAL, iso
 
 LOGIN_PROFILE = "Mamori::IAM::LoginProfile"
 PASSWORD_POLICY = "Mamori::IAM::PasswordPolicy"
-SYMBOLS = set("!@#$%^&*()_+-=[]{}|'")
+# The character classes of a password policy are ASCII only: uppercase "from the ISO basic Latin
+# alphabet (A to Z)", lowercase "(a to z)", numbers "(0 to 9)", and these symbols.
+CHARACTER_CLASSES = {
+    "upper": frozenset(string.ascii_uppercase),
+    "lower": frozenset(string.ascii_lowercase),
+    "number": frozenset(string.digits),
+    "symbol": frozenset("!@#$%^&*()_+-=[]{}|'"),
+}
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _HISTORY = 24
 
@@ -64,12 +72,7 @@ def check_against_policy(password: str, policy: dict[str, Any] | None, user_name
     """PasswordPolicyViolation unless ``password`` satisfies the account's policy, or AWS's
     default policy when none is set (8 characters, three of the four character types, not the
     user name)."""
-    has = {
-        "upper": any(c.isupper() for c in password),
-        "lower": any(c.islower() for c in password),
-        "number": any(c.isdigit() for c in password),
-        "symbol": any(c in SYMBOLS for c in password),
-    }
+    has = {kind: not members.isdisjoint(password) for kind, members in CHARACTER_CLASSES.items()}
     if policy is None:
         if len(password) < 8 or sum(has.values()) < 3 or password == user_name:
             raise violation()
@@ -199,12 +202,13 @@ class Passwords:
 
     def rename_profile(self, old_name: str, new_name: str, now: datetime) -> None:
         profile = self.profile(old_name)
-        if profile is None or old_name.lower() == new_name.lower():
+        if profile is None:
             return
-        self.resources.delete(
-            self.conn, self.account_id, GLOBAL, LOGIN_PROFILE, old_name.lower(), now
-        )
-        self._save({**profile, "UserName": new_name}, now)
+        if old_name.lower() != new_name.lower():
+            self.resources.delete(
+                self.conn, self.account_id, GLOBAL, LOGIN_PROFILE, old_name.lower(), now
+            )
+        self._save({**profile, "UserName": new_name}, now)  # a case-only rename shows too
 
     def delete_profile(self, user_name: str, now: datetime) -> None:
         self.require_profile(user_name)

@@ -7,6 +7,8 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.iam.entities import (
+    IDENTITY_TAGS,
+    AccountQuota,
     EntityStore,
     boundary_shape,
     encode_document,
@@ -33,6 +35,8 @@ class Roles(EntityStore):
     name_key = "RoleName"
     id_key = "RoleId"
     id_prefix = "AROA"
+    tag_rules = IDENTITY_TAGS
+    quota = AccountQuota("RolesPerAccount", 1000)
 
     def create(
         self,
@@ -66,6 +70,7 @@ class InstanceProfiles(EntityStore):
     name_key = "InstanceProfileName"
     id_key = "InstanceProfileId"
     id_prefix = "AIPA"
+    quota = AccountQuota("InstanceProfilesPerAccount", 1000)
 
     def not_found(self, name: str):
         return AwsError("NoSuchEntityException", f"Instance Profile {name} cannot be found.")

@@ -8,7 +8,7 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
 from mamori.errors import AwsError
-from mamori.iam.entities import ArnKeyedStore, iso, tag_list
+from mamori.iam.entities import AccountQuota, ArnKeyedStore, iso, tag_list
 
 SAML_PROVIDER = "AWS::IAM::SAMLProvider"
 _MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
@@ -30,6 +30,7 @@ class SamlProviders(ArnKeyedStore):
     resource_type = SAML_PROVIDER
     key_field = "Name"
     not_found = "Manifest not found for arn {arn}"
+    quota = AccountQuota("SAMLProvidersPerAccount", 100)
 
     def create(self, name: str, document: str, tags: dict[str, str], now) -> dict[str, Any]:
         arn = self.arn(name)
@@ -43,7 +44,7 @@ class SamlProviders(ArnKeyedStore):
             "CreateDate": iso(now),
             "Tags": tags,
         }
-        self.save(provider, now)
+        self.insert(provider, now)
         return provider
 
     def update(self, provider: dict[str, Any], document: str, now) -> None:

@@ -13,16 +13,17 @@ from typing import Any
 from mamori.errors import AwsError
 from mamori.iam.entities import (
     GLOBAL,
+    IDENTITY_TAGS,
+    AccountQuota,
     EntityStore,
     boundary_shape,
-    check_tags,
     tag_list,
     unique_id,
 )
 
 USER = "AWS::IAM::User"
 
-__all__ = ["GLOBAL", "USER", "Users", "check_tags", "no_such_user", "public_user", "unique_id"]
+__all__ = ["GLOBAL", "USER", "Users", "no_such_user", "public_user", "unique_id"]
 
 
 def no_such_user(name: str) -> AwsError:
@@ -38,6 +39,8 @@ class Users(EntityStore):
     name_key = "UserName"
     id_key = "UserId"
     id_prefix = "AIDA"
+    tag_rules = IDENTITY_TAGS
+    quota = AccountQuota("UsersPerAccount", 5000)
 
     def create(
         self, name: str, path: str, tags: dict[str, str], boundary: str | None, now: datetime

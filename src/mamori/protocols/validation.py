@@ -2,9 +2,9 @@ r"""Input validation against a botocore input shape, with AWS's own error codes 
 
 ``validate(operation, params, protocol)`` checks what the model constrains — required members,
 enum values, ``min``/``max`` lengths (strings, blobs, lists, maps), ``min``/``max`` values
-(numbers), ``pattern`` (where Python's ``re`` can compile it; matched against the whole value,
-as AWS's services do — ``IAM``'s ``[\w+=,.@-]+`` rejects ``"bad name!"``), one member for
-unions, and value types — and raises
+(numbers), ``pattern`` (AWS's Java regexes, see :mod:`mamori.protocols.patterns`; matched
+against the whole value, as AWS's services do — ``IAM``'s ``[\w+=,.@-]+`` rejects ``"bad name!"``),
+one member for unions, and value types — and raises
 ``mamori.errors.ValidationError`` listing every problem the way AWS does::
 
     1 validation error detected: Value null at 'keyId' failed to satisfy constraint:
@@ -15,7 +15,6 @@ The checks are compiled once per (model, shape name) into closures.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from botocore.model import OperationModel, Shape
 
 from mamori.errors import ValidationError
 from mamori.memo import PerObject
+from mamori.protocols.patterns import compile_pattern
 
 __all__ = ["check", "error_code", "validate"]
 
@@ -142,10 +142,7 @@ def _compile(shape: Shape) -> Checker:
     enum_set = frozenset(enum)
     pattern = None
     if t == "string" and meta.get("pattern"):
-        try:
-            pattern = re.compile(meta["pattern"])
-        except re.error:
-            pattern = None
+        pattern = compile_pattern(meta["pattern"])
     checks: list[Checker] = []
 
     if (t == "structure" and getattr(shape, "is_document_type", False)) or shape.serialization.get(

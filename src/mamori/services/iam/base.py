@@ -10,7 +10,7 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.iam.condition_keys import iam_condition_keys
-from mamori.iam.entities import EntityStore, merge_tags, paginate, remove_tags, tag_list
+from mamori.iam.entities import EntityStore, paginate, tag_list
 from mamori.iam.groups import Groups
 from mamori.iam.identity_policies import policies_changed
 from mamori.iam.managed_policies import ManagedPolicies
@@ -154,14 +154,14 @@ class IamBase(Provider):
 
     def _tag(self, ctx, store: EntityStore, name: str, action: str, params) -> dict:
         entity = self._entity(ctx, store, name, action, params)
-        tags = merge_tags(entity.get("Tags") or {}, params["Tags"])
+        tags = store.tag_rules.merge(entity.get("Tags") or {}, params["Tags"])
         store.save({**entity, "Tags": tags}, ctx.now)
         self._changed(ctx)  # a user's tags are its aws:PrincipalTag/* keys
         return {}
 
     def _untag(self, ctx, store: EntityStore, name: str, action: str, params) -> dict:
         entity = self._entity(ctx, store, name, action, params)
-        tags = remove_tags(entity.get("Tags") or {}, params["TagKeys"])
+        tags = store.tag_rules.remove(entity.get("Tags") or {}, params["TagKeys"])
         store.save({**entity, "Tags": tags}, ctx.now)
         self._changed(ctx)
         return {}

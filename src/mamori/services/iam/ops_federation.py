@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mamori.errors import AwsError
-from mamori.iam.entities import check_tags, merge_tags, paginate, remove_tags, tag_list
+from mamori.iam.entities import paginate, tag_list
 from mamori.iam.oidc import (
     check_client_ids,
     check_thumbprints,
@@ -25,7 +25,7 @@ class FederationOps(IamBase):
             params["Url"],
             params.get("ClientIDList", []),
             params.get("ThumbprintList", []),
-            check_tags(params.get("Tags", [])),
+            iam.oidc.tag_rules.check(params.get("Tags", [])),
             ctx.now,
         )
         result = {"OpenIDConnectProviderArn": provider["Arn"]}
@@ -99,7 +99,7 @@ class FederationOps(IamBase):
         provider = self._oidc(
             ctx, iam, params["OpenIDConnectProviderArn"], "iam:TagOpenIDConnectProvider", params
         )
-        tags = merge_tags(provider.get("Tags") or {}, params["Tags"])
+        tags = iam.oidc.tag_rules.merge(provider.get("Tags") or {}, params["Tags"])
         iam.oidc.save({**provider, "Tags": tags}, ctx.now)
         return {}
 
@@ -108,7 +108,7 @@ class FederationOps(IamBase):
         provider = self._oidc(
             ctx, iam, params["OpenIDConnectProviderArn"], "iam:UntagOpenIDConnectProvider", params
         )
-        tags = remove_tags(provider.get("Tags") or {}, params["TagKeys"])
+        tags = iam.oidc.tag_rules.remove(provider.get("Tags") or {}, params["TagKeys"])
         iam.oidc.save({**provider, "Tags": tags}, ctx.now)
         return {}
 
@@ -127,7 +127,7 @@ class FederationOps(IamBase):
         provider = iam.saml.create(
             params["Name"],
             params["SAMLMetadataDocument"],
-            check_tags(params.get("Tags", [])),
+            iam.saml.tag_rules.check(params.get("Tags", [])),
             ctx.now,
         )
         result = {"SAMLProviderArn": provider["Arn"]}
@@ -174,14 +174,14 @@ class FederationOps(IamBase):
     def tag_saml_provider(self, ctx, params):
         iam = self._write(ctx)
         provider = self._saml(ctx, iam, params["SAMLProviderArn"], "iam:TagSAMLProvider", params)
-        tags = merge_tags(provider.get("Tags") or {}, params["Tags"])
+        tags = iam.saml.tag_rules.merge(provider.get("Tags") or {}, params["Tags"])
         iam.saml.save({**provider, "Tags": tags}, ctx.now)
         return {}
 
     def untag_saml_provider(self, ctx, params):
         iam = self._write(ctx)
         provider = self._saml(ctx, iam, params["SAMLProviderArn"], "iam:UntagSAMLProvider", params)
-        tags = remove_tags(provider.get("Tags") or {}, params["TagKeys"])
+        tags = iam.saml.tag_rules.remove(provider.get("Tags") or {}, params["TagKeys"])
         iam.saml.save({**provider, "Tags": tags}, ctx.now)
         return {}
 

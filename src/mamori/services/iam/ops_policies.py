@@ -15,11 +15,8 @@ from mamori.iam.documents import (
 from mamori.iam.entities import (
     EntityStore,
     attached,
-    check_tags,
     encode_document,
-    merge_tags,
     paginate,
-    remove_tags,
     tag_list,
 )
 from mamori.iam.managed_policies import (
@@ -54,7 +51,7 @@ class PolicyOps(IamBase):
             text,
             ctx.now,
             description=params.get("Description"),
-            tags=check_tags(params.get("Tags", [])),
+            tags=iam.policies.tag_rules.check(params.get("Tags", [])),
         )
         ctx.add_resource(policy["Arn"], "AWS::IAM::Policy")
         return {"Policy": public_policy(policy, Usage([], [], []))}
@@ -206,17 +203,15 @@ class PolicyOps(IamBase):
     def tag_policy(self, ctx, params):
         iam = self._write(ctx)
         policy = self._policy(ctx, iam, params["PolicyArn"], "iam:TagPolicy", True, params)
-        iam.policies.save(
-            {**policy, "Tags": merge_tags(policy.get("Tags") or {}, params["Tags"])}, ctx.now
-        )
+        tags = iam.policies.tag_rules.merge(policy.get("Tags") or {}, params["Tags"])
+        iam.policies.save({**policy, "Tags": tags}, ctx.now)
         return {}
 
     def untag_policy(self, ctx, params):
         iam = self._write(ctx)
         policy = self._policy(ctx, iam, params["PolicyArn"], "iam:UntagPolicy", True, params)
-        iam.policies.save(
-            {**policy, "Tags": remove_tags(policy.get("Tags") or {}, params["TagKeys"])}, ctx.now
-        )
+        tags = iam.policies.tag_rules.remove(policy.get("Tags") or {}, params["TagKeys"])
+        iam.policies.save({**policy, "Tags": tags}, ctx.now)
         return {}
 
     def list_policy_tags(self, ctx, params):

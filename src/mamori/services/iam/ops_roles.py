@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from mamori.errors import AwsError
 from mamori.iam.documents import as_text, check_trust_size, malformed, validate
-from mamori.iam.entities import check_tags
 from mamori.iam.principal_binding import UnknownPrincipal, bind_principals
 from mamori.iam.roles import public_instance_profile, public_role, with_trust_policy
 from mamori.services.iam.base import Iam, IamBase
@@ -31,7 +30,7 @@ class RoleOps(IamBase):
         iam = self._write(ctx)
         self._authorize(ctx, "iam:CreateRole", iam.roles.arn(path, name), params)
         trust, binding = _trust_policy(iam, params)
-        tags = check_tags(params.get("Tags", []))
+        tags = iam.roles.tag_rules.check(params.get("Tags", []))
         boundary = params.get("PermissionsBoundary")
         if boundary:
             self._require_boundary(iam, boundary)
@@ -128,7 +127,11 @@ class RoleOps(IamBase):
             ctx, "iam:CreateInstanceProfile", iam.instance_profiles.arn(path, name), params
         )
         profile = iam.instance_profiles.insert(
-            name, path, ctx.now, Roles=[], Tags=check_tags(params.get("Tags", []))
+            name,
+            path,
+            ctx.now,
+            Roles=[],
+            Tags=iam.instance_profiles.tag_rules.check(params.get("Tags", [])),
         )
         return {"InstanceProfile": public_instance_profile(profile, iam.roles)}
 

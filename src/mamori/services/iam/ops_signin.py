@@ -5,17 +5,30 @@ from __future__ import annotations
 
 from mamori.errors import AwsError
 from mamori.iam.account import AccountAliases
-from mamori.iam.entities import check_tags, merge_tags, paginate, remove_tags, tag_list
+from mamori.iam.entities import paginate, tag_list
 from mamori.iam.mfa import MAX_DEVICES_PER_USER, public_mfa_device, public_virtual_device
 from mamori.iam.passwords import check_password, public_password_policy, public_profile
 from mamori.iam.users import public_user
 from mamori.services.iam.base import IamBase
 
 
+def _require_password(params) -> None:
+    """The model leaves Password optional only for AssumeRoot sessions (which mamori does not
+    issue); every other caller must give one, and IAM answers its missing-member error."""
+    if params.get("Password") is None:
+        raise AwsError(
+            "ValidationError",
+            "1 validation error detected: Value null at 'password' failed to satisfy "
+            "constraint: Member must not be null",
+            status=400,
+        )
+
+
 class SigninOps(IamBase):
     # Login profiles
 
     def create_login_profile(self, ctx, params):
+        _require_password(params)
         iam = self._write(ctx)
         name = self._caller_user_name(ctx, params.get("UserName"))
         user = self._entity(ctx, iam.users, name, "iam:CreateLoginProfile")
@@ -94,7 +107,7 @@ class SigninOps(IamBase):
         device, seed, png = iam.mfa.create(
             name,
             path,
-            check_tags(params.get("Tags", [])),
+            iam.mfa.tag_rules.check(params.get("Tags", [])),
             ctx.now,
             aliases[0] if aliases else ctx.account_id,
         )
@@ -208,7 +221,8 @@ class SigninOps(IamBase):
         iam = self._write(ctx)
         device = self._device(ctx, iam, params["SerialNumber"], "iam:TagMFADevice", params)
         iam.mfa.save(
-            {**device, "Tags": merge_tags(device.get("Tags") or {}, params["Tags"])}, ctx.now
+            {**device, "Tags": iam.mfa.tag_rules.merge(device.get("Tags") or {}, params["Tags"])},
+            ctx.now,
         )
         return {}
 
@@ -216,7 +230,11 @@ class SigninOps(IamBase):
         iam = self._write(ctx)
         device = self._device(ctx, iam, params["SerialNumber"], "iam:UntagMFADevice", params)
         iam.mfa.save(
-            {**device, "Tags": remove_tags(device.get("Tags") or {}, params["TagKeys"])}, ctx.now
+            {
+                **device,
+                "Tags": iam.mfa.tag_rules.remove(device.get("Tags") or {}, params["TagKeys"]),
+            },
+            ctx.now,
         )
         return {}
 

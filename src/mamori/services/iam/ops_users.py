@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from mamori.errors import AwsError
 from mamori.iam.credentials import access_keys, new_access_key_id, new_secret_access_key
-from mamori.iam.entities import check_tags, paginate
+from mamori.iam.entities import paginate
 from mamori.iam.principals import Principal
 from mamori.iam.users import Users, public_user
 from mamori.services.iam.base import Iam, IamBase
@@ -31,7 +31,7 @@ class UserOps(IamBase):
         name, path = params["UserName"], params.get("Path", "/")
         iam = self._write(ctx)
         self._authorize(ctx, "iam:CreateUser", iam.users.arn(path, name), params)
-        tags = check_tags(params.get("Tags", []))
+        tags = iam.users.tag_rules.check(params.get("Tags", []))
         boundary = params.get("PermissionsBoundary")
         if boundary:
             self._require_boundary(iam, boundary)
