@@ -319,14 +319,16 @@ def _pattern_strategy(model_pattern: str, chars, lo: int, hi: int) -> st.SearchS
                 sub_pattern = _sub_source(pattern)
                 if sub_pattern is not None:
                     try:
-                        one = st.from_regex(sub_pattern, fullmatch=True, alphabet=chars)
+                        one = st.from_regex(
+                            re.compile(sub_pattern, re.ASCII), fullmatch=True, alphabet=chars
+                        )
                         strat = st.lists(one, min_size=size_lo, max_size=size_hi).map("".join)
                         return strat.filter(lambda s: compiled.fullmatch(s) is not None)
                     except Exception:
                         pass
     generating = _without_lookarounds(pattern)
     try:
-        strat = st.from_regex(generating, fullmatch=True, alphabet=chars)
+        strat = st.from_regex(re.compile(generating, re.ASCII), fullmatch=True, alphabet=chars)
     except Exception:
         return None
     if generating != pattern:

@@ -18,7 +18,7 @@ from mamori.iam.users import Users
 
 POLICY = "AWS::IAM::Policy"
 MAX_VERSIONS = 5
-_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}|aws):policy(/|/[\x21-\x7e]*/)([\w+=,.@-]+)$")
+_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}|aws):policy(/|/[\x21-\x7e]*/)([\w+=,.@-]+)$", re.ASCII)
 
 
 def invalid_arn(arn: str) -> AwsError:

@@ -8,8 +8,12 @@ tag key and value pattern) and supplementary characters written as UTF-16 surrog
 is compiled with it, rather than translating property classes into ``re`` character ranges (which
 would mean carrying each Unicode version's tables by hand); surrogate pairs are joined into code
 points first. Patterns ``re`` compiles stay with ``re``: it is the faster matcher on the request
-path, and its ``\w`` keeps the meaning those patterns have always been checked with (``regex``
-follows Unicode's stricter definition, e.g. ``²`` is no word character there).
+path.
+
+``\w``, ``\d`` and ``\s`` are ASCII classes in AWS's patterns (Java's defaults, and ECMA 262's
+for ``\w`` and ``\d``, the dialect Smithy's ``pattern`` trait names), so ``re`` compiles them with
+``re.ASCII``: ``[\w+=,.@-]+`` (IAM's names) refuses ``José`` as IAM does. ``regex`` keeps Unicode
+mode, which its ``\p{..}`` classes need (its ASCII flag narrows them too).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str] | regex.Pattern[str] | None
     constraint that is not checked never goes unnoticed."""
     python = java_to_python(pattern)
     try:
-        return re.compile(python)
+        return re.compile(python, re.ASCII)
     except re.error:
         pass
     try:

@@ -29,7 +29,9 @@ TAG_VALUE_MAX = 256
 # policy is a few percent; large incompressible policies or many long tags exceed 100%).
 PACKED_BUDGET = 1024
 
-_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$")
+_ROLE_ARN = re.compile(
+    r"^arn:aws:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$", re.ASCII
+)
 _TAG_CHARS = re.compile(r"^[\w\s.:/=+\-@]*$", re.UNICODE)
 
 
