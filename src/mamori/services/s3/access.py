@@ -108,16 +108,20 @@ def is_public(policy_text: str | None) -> bool:
     return False
 
 
+def in_owner_account(ctx, bucket: Bucket) -> bool:
+    """Whether the caller is an identity of the bucket owner's account (never an anonymous one)."""
+    principal = ctx.principal
+    return principal.type != "Anonymous" and principal.account_id == bucket.account
+
+
 def effective_policy(ctx, bucket: Bucket) -> str | None:
     """The bucket policy that takes part in this call, after RestrictPublicBuckets."""
     policy = bucket.policy
     if not policy:
         return None
     bpa = bucket.public_access_block or {}
-    if bpa.get("RestrictPublicBuckets") and is_public(policy):
-        principal = ctx.principal
-        if principal.type == "Anonymous" or principal.account_id != bucket.account:
-            return None
+    if bpa.get("RestrictPublicBuckets") and is_public(policy) and not in_owner_account(ctx, bucket):
+        return None
     return evaluation_document(policy, bucket.policy_binding)
 
 
@@ -131,4 +135,7 @@ def authorize(
         context,
         resource_policy=effective_policy(ctx, bucket),
         resource_account=bucket.account,
+        # S3 explains a denial only to the owner's account ("additional context in access
+        # denied errors for requests made to resources within the same AWS account").
+        explain_denial=in_owner_account(ctx, bucket),
     )
