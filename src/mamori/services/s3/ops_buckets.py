@@ -18,10 +18,10 @@ from mamori.iam.principal_binding import (
     displayed_document,
 )
 from mamori.services.s3 import buckets, objects
-from mamori.services.s3.access import authorize, is_public
+from mamori.services.s3.access import authorize, in_owner_account, is_public
 from mamori.services.s3.base import S3Base, owner
 from mamori.services.s3.buckets import DEFAULT_PUBLIC_ACCESS_BLOCK, Bucket, default_encryption
-from mamori.services.s3.errors import malformed_xml
+from mamori.services.s3.errors import malformed_xml, method_not_allowed
 
 US_EAST_1 = "us-east-1"
 
@@ -276,11 +276,16 @@ class BucketOps(S3Base):
     # -- bucket policy --------------------------------------------------------------------------
 
     def _authorize_policy_op(self, ctx, bucket: Bucket, action: str) -> None:
-        # The bucket owner's root user can always read, replace and delete the policy (so a
-        # policy cannot lock the account out of its own bucket).
-        if ctx.principal.is_root and ctx.principal.account_id == bucket.account:
+        """Get/Put/DeleteBucketPolicy: only identities of the bucket owner's account may use
+        them. Others are denied (403) without the permission, and with it refused with 405
+        MethodNotAllowed. The owner's root user is always allowed (so a policy cannot lock the
+        account out of its own bucket)."""
+        owner_account = in_owner_account(ctx, bucket)
+        if owner_account and ctx.principal.is_root:
             return
         authorize(ctx, bucket, action)
+        if not owner_account:
+            raise method_not_allowed()
 
     def put_bucket_policy(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])

@@ -33,6 +33,7 @@ from mamori.services.s3.errors import (
     invalid_digest,
     invalid_request,
     malformed_xml,
+    method_not_allowed,
     no_such_key,
     no_such_version,
 )
@@ -184,12 +185,7 @@ class ObjectOps(S3Base):
                 error.headers.update(delete_marker_headers(obj))
             raise error
         if obj.delete_marker:
-            raise AwsError(
-                "MethodNotAllowed",
-                "The specified method is not allowed against this resource.",
-                status=405,
-                headers=delete_marker_headers(obj),
-            )
+            raise method_not_allowed(delete_marker_headers(obj))
         return obj
 
     def _object_output(self, obj: ObjectVersion, customer: bytes | None) -> dict[str, Any]:

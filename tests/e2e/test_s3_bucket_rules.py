@@ -1,0 +1,137 @@
+"""S3 bucket-level rules: who may manage a bucket policy, what AccessDenied tells whom, policy
+validation, HeadBucket's region header, ListBuckets paging, S3's own errors for bad XML values,
+versioning states and tag validation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_client
+from tests.e2e.s3_helpers import code, new_bucket, policy, s3_client, status, user_client
+
+
+@pytest.fixture(scope="module")
+def s3(server):
+    return s3_client(server)
+
+
+@pytest.fixture(scope="module")
+def other_account(server) -> dict:
+    created = subprocess.run(
+        [sys.executable, "-m", "mamori.cli", "accounts", "create", "--data-dir", server.data_dir],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(created.stdout)
+
+
+def _other_root(server, other_account, service: str = "s3"):
+    return make_client(
+        server.endpoint,
+        service,
+        aws_access_key_id=other_account["AccessKeyId"],
+        aws_secret_access_key=other_account["SecretAccessKey"],
+    )
+
+
+def _other_user(server, other_account, *statements: dict):
+    iam = _other_root(server, other_account, "iam")
+    name = f"partner-{len(iam.list_users()['Users'])}"
+    iam.create_user(UserName=name)
+    if statements:
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=policy(*statements))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return make_client(
+        server.endpoint,
+        "s3",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+
+
+def _anonymous(server):
+    return make_client(
+        server.endpoint,
+        "s3",
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+
+
+def _grant_everything_to(account_id: str, bucket: str) -> str:
+    return policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        }
+    )
+
+
+def message(excinfo) -> str:
+    return excinfo.value.response["Error"]["Message"]
+
+
+# -- 1. the bucket policy belongs to the owner's account ----------------------------------------
+
+
+def test_another_account_cannot_read_replace_or_delete_the_bucket_policy(server, s3, other_account):
+    name = new_bucket(s3)
+    granted = _grant_everything_to(other_account["AccountId"], name)
+    s3.put_bucket_policy(Bucket=name, Policy=granted)
+    partner_root = _other_root(server, other_account)
+    partner_user = _other_user(
+        server, other_account, {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    )
+    for partner in (partner_root, partner_user):
+        calls = (
+            lambda p=partner: p.get_bucket_policy(Bucket=name),
+            lambda p=partner: p.put_bucket_policy(Bucket=name, Policy=granted),
+            lambda p=partner: p.delete_bucket_policy(Bucket=name),
+        )
+        for call in calls:
+            with pytest.raises(ClientError) as e:
+                call()
+            assert (code(e), status(e)) == ("MethodNotAllowed", 405)
+    # The grant itself works (so 405, not 403, is the answer), and the policy is untouched.
+    partner_root.put_object(Bucket=name, Key="k", Body=b"x")
+    assert json.loads(s3.get_bucket_policy(Bucket=name)["Policy"]) == json.loads(granted)
+
+
+def test_another_account_without_the_permission_gets_access_denied(server, s3, other_account):
+    name = new_bucket(s3)
+    with pytest.raises(ClientError) as e:
+        _other_root(server, other_account).get_bucket_policy(Bucket=name)
+    assert (code(e), status(e)) == ("AccessDenied", 403)
+    # The owner's own users still need the permission, and get it from their policies.
+    _, client = user_client(
+        server, {"Effect": "Allow", "Action": "s3:PutBucketPolicy", "Resource": "*"}
+    )
+    client("s3").put_bucket_policy(
+        Bucket=name, Policy=_grant_everything_to(other_account["AccountId"], name)
+    )
+
+
+# -- 2. AccessDenied explains itself only within the owner's account ----------------------------
+
+
+def test_access_denied_details_only_for_the_bucket_owners_account(server, s3, other_account):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    _, same_account = user_client(server)
+    with pytest.raises(ClientError) as e:
+        same_account("s3").get_object(Bucket=name, Key="k")
+    assert "is not authorized to perform: s3:GetObject" in message(e)
+    for stranger in (_other_root(server, other_account), _anonymous(server)):
+        with pytest.raises(ClientError) as e:
+            stranger.get_object(Bucket=name, Key="k")
+        assert (code(e), message(e)) == ("AccessDenied", "Access Denied")
