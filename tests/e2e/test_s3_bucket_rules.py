@@ -135,3 +135,68 @@ def test_access_denied_details_only_for_the_bucket_owners_account(server, s3, ot
         with pytest.raises(ClientError) as e:
             stranger.get_object(Bucket=name, Key="k")
         assert (code(e), message(e)) == ("AccessDenied", "Access Denied")
+
+
+# -- 3. PutBucketPolicy refuses what S3 refuses -------------------------------------------------
+
+
+def _statement(bucket: str, **changes) -> dict:
+    return {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"Resource": "*"}, "Policy has invalid resource"),
+        ({"Resource": "arn:aws:s3:::*"}, "Policy has invalid resource"),
+        ({"Resource": "arn:aws:s3:::some-other-bucket/*"}, "Policy has invalid resource"),
+        ({"Action": "s3:Bogus"}, "Policy has invalid action"),
+        ({"Action": "ec2:RunInstances"}, "Policy has invalid action"),
+        ({"Action": "s3:PutObject", "Resource": "{bucket}"}, "does not apply to any resource"),
+        ({"Action": ["s3:GetObject", "s3:ListBucket"]}, "does not apply to any resource"),
+        ({"Action": "s3:ListAllMyBuckets", "Resource": "{bucket}"}, "does not apply to any"),
+    ],
+)
+def test_bucket_policy_rejected_as_malformed(s3, changes, expected):
+    name = new_bucket(s3)
+    arn = f"arn:aws:s3:::{name}"
+    changes = {k: (arn if v == "{bucket}" else v) for k, v in changes.items()}
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_policy(Bucket=name, Policy=policy(_statement(name, **changes)))
+    assert (code(e), status(e)) == ("MalformedPolicy", 400)
+    assert expected in message(e)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_policy(Bucket=name)
+    assert code(e) == "NoSuchBucketPolicy"
+
+
+def test_bucket_policy_over_20_kb_is_rejected(s3):
+    name = new_bucket(s3)
+    keys = [f"arn:aws:s3:::{name}/{i:05d}" for i in range(1200)]
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_policy(Bucket=name, Policy=policy(_statement(name, Resource=keys)))
+    assert (code(e), message(e)) == (
+        "MalformedPolicy",
+        "Policy exceeds the maximum allowed document size.",
+    )
+    s3.put_bucket_policy(Bucket=name, Policy=policy(_statement(name, Resource=keys[:400])))
+
+
+def test_bucket_policy_with_wildcard_actions_on_bucket_and_objects_is_accepted(s3):
+    name = new_bucket(s3)
+    arn = f"arn:aws:s3:::{name}"
+    s3.put_bucket_policy(
+        Bucket=name,
+        Policy=policy(
+            _statement(name, Action=["s3:Get*", "s3:List*"], Resource=[arn, f"{arn}/*"]),
+            _statement(name, Action="s3:*", Resource=arn),
+            _statement(name, Action="*", Resource=f"{arn}/logs/*"),
+            _statement(name, Effect="Deny", Action="s3:Put*", Resource=arn),
+        ),
+    )

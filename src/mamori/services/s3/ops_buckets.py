@@ -22,6 +22,7 @@ from mamori.services.s3.access import authorize, in_owner_account, is_public
 from mamori.services.s3.base import S3Base, owner
 from mamori.services.s3.buckets import DEFAULT_PUBLIC_ACCESS_BLOCK, Bucket, default_encryption
 from mamori.services.s3.errors import malformed_xml, method_not_allowed
+from mamori.services.s3.policy_rules import PolicyRejected, check_bucket_policy
 
 US_EAST_1 = "us-east-1"
 
@@ -304,10 +305,13 @@ class BucketOps(S3Base):
         except MalformedPolicy as exc:
             raise _malformed_policy(str(getattr(exc, "reason", exc))) from None
         try:
+            check_bucket_policy(text, bucket.name)
+        except PolicyRejected as exc:
+            raise _malformed_policy(str(exc)) from None
+        try:
             binding = bind_principals(text, self._principals(ctx.transaction()))
         except UnknownPrincipal:
             raise _malformed_policy("Invalid principal in policy") from None
-        _check_policy_resources(text, bucket.name)
         bpa = bucket.public_access_block or {}
         if bpa.get("BlockPublicPolicy") and is_public(text):
             raise AwsError(
@@ -478,21 +482,3 @@ def _owner_acl(account: str) -> dict[str, Any]:
 
 def _malformed_policy(message: str) -> AwsError:
     return AwsError("MalformedPolicy", message, status=400)
-
-
-def _check_policy_resources(text: str, bucket: str) -> None:
-    document = json.loads(text)
-    statements = document.get("Statement") or []
-    if isinstance(statements, dict):
-        statements = [statements]
-    base = f"arn:aws:s3:::{bucket}"
-    for statement in statements:
-        resources = statement.get("Resource", statement.get("NotResource", []))
-        if isinstance(resources, str):
-            resources = [resources]
-        for resource in resources:
-            if resource == "*" or resource == base or resource.startswith(base + "/"):
-                continue
-            if "*" in resource or "?" in resource:
-                continue  # wildcards are matched at evaluation time
-            raise _malformed_policy("Policy has invalid resource")
