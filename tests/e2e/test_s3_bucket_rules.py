@@ -14,7 +14,15 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.e2e.s3_helpers import code, new_bucket, policy, s3_client, status, user_client
+from tests.e2e.s3_helpers import (
+    bucket_name,
+    code,
+    new_bucket,
+    policy,
+    s3_client,
+    status,
+    user_client,
+)
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +208,23 @@ def test_bucket_policy_with_wildcard_actions_on_bucket_and_objects_is_accepted(s
             _statement(name, Effect="Deny", Action="s3:Put*", Resource=arn),
         ),
     )
+
+
+# -- 4. HeadBucket names the bucket's region to every caller ------------------------------------
+
+
+def test_head_bucket_denied_still_names_the_region(server, other_account):
+    name = bucket_name()
+    server.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    for stranger in (
+        _other_root(server, other_account),
+        _anonymous(server),
+        user_client(server)[1]("s3"),
+    ):
+        with pytest.raises(ClientError) as e:
+            stranger.head_bucket(Bucket=name)
+        assert status(e) == 403
+        headers = e.value.response["ResponseMetadata"]["HTTPHeaders"]
+        assert headers["x-amz-bucket-region"] == "eu-west-1"

@@ -186,7 +186,12 @@ class BucketOps(S3Base):
 
     def head_bucket(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
-        authorize(ctx, bucket, "s3:ListBucket")
+        try:
+            authorize(ctx, bucket, "s3:ListBucket")
+        except AwsError as exc:
+            # "Regardless of the permissions on the bucket", the answer names its region.
+            exc.headers["x-amz-bucket-region"] = bucket.region
+            raise
         return {
             "BucketRegion": bucket.region,
             "BucketLocationType": None,
