@@ -228,3 +228,27 @@ def test_head_bucket_denied_still_names_the_region(server, other_account):
         assert status(e) == 403
         headers = e.value.response["ResponseMetadata"]["HTTPHeaders"]
         assert headers["x-amz-bucket-region"] == "eu-west-1"
+
+
+# -- 5. ListBuckets pages over the buckets of the region asked for ------------------------------
+
+
+def test_list_buckets_by_region_pages_without_losing_buckets(server, s3):
+    prefix = bucket_name("lr") + "-"
+    for suffix in ("a1", "a2", "a3"):
+        s3.create_bucket(Bucket=prefix + suffix)
+    west = server.client("s3", region_name="eu-west-1")
+    for suffix in ("b1", "b2"):
+        west.create_bucket(
+            Bucket=prefix + suffix,
+            CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+        )
+    pages, token = [], None
+    while True:
+        extra = {"ContinuationToken": token} if token else {}
+        page = s3.list_buckets(Prefix=prefix, BucketRegion="eu-west-1", MaxBuckets=1, **extra)
+        pages.append([b["Name"] for b in page["Buckets"]])
+        token = page.get("ContinuationToken")
+        if not token:
+            break
+    assert pages == [[prefix + "b1"], [prefix + "b2"]]

@@ -160,10 +160,14 @@ class BucketOps(S3Base):
                     "InvalidArgument", "The continuation token provided is incorrect", status=400
                 ) from None
         with self._read() as conn:
-            found = buckets.list_for(conn, ctx.account_id, params.get("Prefix"), after, limit + 1)
-        region = params.get("BucketRegion")
-        if region:
-            found = [b for b in found if b.region == region]
+            found = buckets.list_for(
+                conn,
+                ctx.account_id,
+                params.get("Prefix"),
+                after,
+                limit + 1,
+                params.get("BucketRegion"),
+            )
         out: dict[str, Any] = {
             "Buckets": [
                 {
