@@ -28,6 +28,9 @@ DEFAULT_PUBLIC_ACCESS_BLOCK = {
 }
 
 
+OBJECT_OWNERSHIP = ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced")
+
+
 def default_encryption() -> dict[str, Any]:
     """SSE-S3 by default (since January 2023) and SSE-C blocked for new writes (since April
     2026): ``PutBucketEncryption`` with ``BlockedEncryptionTypes: NONE`` enables SSE-C."""

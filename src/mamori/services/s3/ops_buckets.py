@@ -20,7 +20,12 @@ from mamori.iam.principal_binding import (
 from mamori.services.s3 import buckets, objects
 from mamori.services.s3.access import authorize, in_owner_account, is_public
 from mamori.services.s3.base import S3Base, owner
-from mamori.services.s3.buckets import DEFAULT_PUBLIC_ACCESS_BLOCK, Bucket, default_encryption
+from mamori.services.s3.buckets import (
+    DEFAULT_PUBLIC_ACCESS_BLOCK,
+    OBJECT_OWNERSHIP,
+    Bucket,
+    default_encryption,
+)
 from mamori.services.s3.errors import malformed_xml, method_not_allowed
 from mamori.services.s3.policy_rules import PolicyRejected, check_bucket_policy
 
@@ -406,7 +411,7 @@ class BucketOps(S3Base):
         bucket = self._load_bucket(params["Bucket"])
         authorize(ctx, bucket, "s3:PutBucketOwnershipControls")
         rules = (params.get("OwnershipControls") or {}).get("Rules") or []
-        if len(rules) != 1:
+        if len(rules) != 1 or rules[0].get("ObjectOwnership") not in OBJECT_OWNERSHIP:
             raise malformed_xml()
         self._configure(ctx, bucket, ownership=rules[0]["ObjectOwnership"])
         return {}
