@@ -252,3 +252,85 @@ def test_list_buckets_by_region_pages_without_losing_buckets(server, s3):
         if not token:
             break
     assert pages == [[prefix + "b1"], [prefix + "b2"]]
+
+
+# -- 6. S3's own errors for bad values in XML bodies --------------------------------------------
+
+
+def test_create_bucket_with_us_east_1_as_location_constraint(s3):
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(
+            Bucket=bucket_name(), CreateBucketConfiguration={"LocationConstraint": "us-east-1"}
+        )
+    assert (code(e), status(e), message(e)) == (
+        "InvalidLocationConstraint",
+        400,
+        "The specified location-constraint is not valid",
+    )
+
+
+def test_bad_enum_values_in_xml_bodies_are_malformed_xml(s3):
+    name = new_bucket(s3)
+    calls = (
+        lambda: s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Bogus"}),
+        lambda: s3.put_bucket_versioning(
+            Bucket=name, VersioningConfiguration={"Status": "Enabled", "MFADelete": "Bogus"}
+        ),
+        lambda: s3.put_bucket_ownership_controls(
+            Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": "Bogus"}]}
+        ),
+        lambda: s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "Bogus"}}]
+            },
+        ),
+    )
+    for call in calls:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert (code(e), status(e)) == ("MalformedXML", 400)
+    assert "Status" not in s3.get_bucket_versioning(Bucket=name)
+    rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_bad_enum_values_in_headers_and_query_are_still_invalid_argument(s3):
+    name = new_bucket(s3)
+    calls = (
+        lambda: s3.put_object(Bucket=name, Key="k", Body=b"x", ServerSideEncryption="BOGUS"),
+        lambda: s3.list_objects_v2(Bucket=name, EncodingType="bogus"),
+    )
+    for call in calls:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert (code(e), status(e)) == ("InvalidArgument", 400)
+
+
+# -- 7. MFA Delete is refused rather than silently ignored --------------------------------------
+
+
+def test_mfa_delete_enabled_is_refused_and_changes_nothing(s3):
+    name = new_bucket(s3)
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_versioning(
+            Bucket=name,
+            MFA="arn:aws:iam::000000000000:mfa/root 123456",
+            VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"},
+        )
+    assert (code(e), status(e)) == ("NotImplemented", 501)
+    assert "MFA Delete" in message(e)
+    assert "Status" not in s3.get_bucket_versioning(Bucket=name)
+    s3.put_bucket_versioning(
+        Bucket=name, VersioningConfiguration={"Status": "Enabled", "MFADelete": "Disabled"}
+    )
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+
+
+# -- 8. Suspended is a state of its own, also on a bucket never versioned -----------------------
+
+
+def test_suspending_a_never_versioned_bucket_records_suspended(s3):
+    name = new_bucket(s3)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Suspended"

@@ -432,11 +432,25 @@ class BucketOps(S3Base):
     def put_bucket_versioning(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
         authorize(ctx, bucket, "s3:PutBucketVersioning")
-        status = (params.get("VersioningConfiguration") or {}).get("Status")
-        if status not in ("Enabled", "Suspended"):
+        config = params.get("VersioningConfiguration") or {}
+        status = config.get("Status")
+        mfa_delete = config.get("MFADelete")
+        if status not in ("Enabled", "Suspended") or mfa_delete not in (
+            None,
+            "Enabled",
+            "Disabled",
+        ):
             raise malformed_xml()
-        if status == "Suspended" and not bucket.versioning:
-            return {}
+        if mfa_delete == "Enabled":
+            # Refused rather than accepted and not enforced: MFA Delete would need the root
+            # user's MFA code on versioning changes and permanent deletes.
+            raise AwsError(
+                "NotImplemented",
+                "mamori does not implement MFA Delete (VersioningConfiguration MFADelete "
+                "Enabled) yet.",
+                status=501,
+                sender_fault=False,
+            )
         self._configure(ctx, bucket, versioning=status)
         return {}
 
