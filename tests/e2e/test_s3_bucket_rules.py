@@ -334,3 +334,52 @@ def test_suspending_a_never_versioned_bucket_records_suspended(s3):
     name = new_bucket(s3)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
     assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Suspended"
+
+
+# -- 9. one set of tag rules for buckets and objects --------------------------------------------
+
+_KEY = "The TagKey you have provided is invalid"
+_VALUE = "The TagValue you have provided is invalid"
+_RESERVED = "Your TagKey cannot be prefixed with aws:"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("k" * 129, "v", _KEY),
+        ("k#", "v", _KEY),
+        ("k", "v" * 257, _VALUE),
+        ("k", "inv&alid", _VALUE),
+        ("aws:owner", "v", _RESERVED),
+    ],
+)
+def test_invalid_tags_are_refused_on_buckets_and_objects(s3, key, value, expected):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="o", Body=b"x")
+    tagging = {"TagSet": [{"Key": key, "Value": value}]}
+    calls = (
+        lambda: s3.put_bucket_tagging(Bucket=name, Tagging=tagging),
+        lambda: s3.put_object_tagging(Bucket=name, Key="o", Tagging=tagging),
+    )
+    for call in calls:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert (code(e), status(e), message(e)) == ("InvalidTag", 400, expected)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_tagging(Bucket=name)
+    assert code(e) == "NoSuchTagSet"
+    assert s3.get_object_tagging(Bucket=name, Key="o")["TagSet"] == []
+
+
+def test_valid_tags_in_any_script_with_the_allowed_symbols(s3):
+    name = new_bucket(s3)
+    tags = [
+        {"Key": "k" * 128, "Value": "v" * 256},
+        {"Key": "名前 _.:/=+-@", "Value": ""},
+        {"Key": "Umlaut-ä1", "Value": "Wert Ü 2"},
+    ]
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
+    got = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+    assert sorted(got, key=lambda t: t["Key"]) == sorted(tags, key=lambda t: t["Key"])
+    s3.put_object(Bucket=name, Key="o", Body=b"x", Tagging="aws-ok=1&x=%E5%90%8D")
+    assert len(s3.get_object_tagging(Bucket=name, Key="o")["TagSet"]) == 2

@@ -19,7 +19,7 @@ from mamori.iam.principal_binding import (
 )
 from mamori.services.s3 import buckets, objects
 from mamori.services.s3.access import authorize, in_owner_account, is_public
-from mamori.services.s3.base import S3Base, owner
+from mamori.services.s3.base import S3Base, owner, tag_set_dict, validate_tags
 from mamori.services.s3.buckets import (
     DEFAULT_PUBLIC_ACCESS_BLOCK,
     OBJECT_OWNERSHIP,
@@ -464,14 +464,10 @@ class BucketOps(S3Base):
     def put_bucket_tagging(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
         authorize(ctx, bucket, "s3:PutBucketTagging")
-        tag_set = (params.get("Tagging") or {}).get("TagSet") or []
-        tags = {t["Key"]: t["Value"] for t in tag_set}
-        if len(tags) != len(tag_set):
-            raise AwsError(
-                "InvalidTag", "Cannot provide multiple Tags with the same key", status=400
-            )
+        tags = tag_set_dict((params.get("Tagging") or {}).get("TagSet") or [])
         if len(tags) > 50:
             raise AwsError("BadRequest", "Bucket tag count cannot be greater than 50", status=400)
+        validate_tags(tags)
         self._configure(ctx, bucket, tags=tags)
         return {}
 
