@@ -383,3 +383,20 @@ def test_valid_tags_in_any_script_with_the_allowed_symbols(s3):
     assert sorted(got, key=lambda t: t["Key"]) == sorted(tags, key=lambda t: t["Key"])
     s3.put_object(Bucket=name, Key="o", Body=b"x", Tagging="aws-ok=1&x=%E5%90%8D")
     assert len(s3.get_object_tagging(Bucket=name, Key="o")["TagSet"]) == 2
+
+
+# -- 10. a fixed KMS key id condition makes a policy non-public ---------------------------------
+
+
+def test_policy_pinned_to_a_kms_key_id_is_not_public(s3):
+    name = new_bucket(s3)
+    key = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    pinned = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{name}/*",
+        "Condition": {"StringEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}},
+    }
+    s3.put_bucket_policy(Bucket=name, Policy=policy(pinned))  # BlockPublicPolicy is on
+    assert s3.get_bucket_policy_status(Bucket=name)["PolicyStatus"]["IsPublic"] is False

@@ -11,7 +11,8 @@ with Block Public Access applied as S3 does.
 ``{"AWS": "*"}``) and that is not pinned by a condition on one of the fixed-value keys
 (``aws:SourceIp`` with a non-world range, ``aws:SourceArn``, ``aws:SourceVpc(e)``,
 ``aws:SourceAccount``, ``aws:SourceOwner``, ``aws:PrincipalOrgID``, ``aws:PrincipalAccount``,
-``aws:PrincipalArn``, ``aws:userid``, ``s3:DataAccessPointArn``, ``s3:DataAccessPointAccount``).
+``aws:PrincipalArn``, ``aws:userid``, ``s3:DataAccessPointArn``, ``s3:DataAccessPointAccount``,
+``s3:x-amz-server-side-encryption-aws-kms-key-id``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _FIXED_KEYS = {
     "aws:sourceip",
     "s3:dataaccesspointarn",
     "s3:dataaccesspointaccount",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id",
 }
 _FIXED_OPERATORS = {
     "stringequals",
