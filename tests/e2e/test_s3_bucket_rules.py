@@ -400,3 +400,14 @@ def test_policy_pinned_to_a_kms_key_id_is_not_public(s3):
     }
     s3.put_bucket_policy(Bucket=name, Policy=policy(pinned))  # BlockPublicPolicy is on
     assert s3.get_bucket_policy_status(Bucket=name)["PolicyStatus"]["IsPublic"] is False
+
+
+# -- 11. a bucket created with the legacy constraint EU ------------------------------------------
+
+
+def test_bucket_created_with_eu_reports_eu_as_its_location(server):
+    west = server.client("s3", region_name="eu-west-1")
+    name = bucket_name()
+    west.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "EU"})
+    assert west.get_bucket_location(Bucket=name)["LocationConstraint"] == "EU"
+    assert west.head_bucket(Bucket=name)["BucketRegion"] == "eu-west-1"

@@ -30,6 +30,9 @@ from mamori.services.s3.errors import malformed_xml, method_not_allowed
 from mamori.services.s3.policy_rules import PolicyRejected, check_bucket_policy
 
 US_EAST_1 = "us-east-1"
+#: Location constraints that name a region by an older name (the bucket lives in the region;
+#: GetBucketLocation answers the name it was created with).
+LEGACY_CONSTRAINTS = {"EU": "eu-west-1"}
 
 
 class BucketOps(S3Base):
@@ -40,9 +43,8 @@ class BucketOps(S3Base):
         buckets.validate_name(name)
         region = ctx.region
         config = params.get("CreateBucketConfiguration") or {}
-        constraint = config.get("LocationConstraint")
-        if constraint == "EU":
-            constraint = "eu-west-1"
+        given_constraint = config.get("LocationConstraint")
+        constraint = LEGACY_CONSTRAINTS.get(given_constraint, given_constraint)
         if constraint is None and region != US_EAST_1:
             raise AwsError(
                 "IllegalLocationConstraintException",
@@ -116,6 +118,8 @@ class BucketOps(S3Base):
                 "ownership": ownership,
             },
         )
+        if given_constraint != constraint:
+            bucket.config["location_constraint"] = given_constraint  # GetBucketLocation says "EU"
         conn = ctx.transaction()
         try:
             with conn.begin_nested():
@@ -210,6 +214,9 @@ class BucketOps(S3Base):
     def get_bucket_location(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
         authorize(ctx, bucket, "s3:GetBucketLocation")
+        given = bucket.config.get("location_constraint")
+        if given:
+            return {"LocationConstraint": given}
         return {"LocationConstraint": None if bucket.region == US_EAST_1 else bucket.region}
 
     # -- configuration helpers ------------------------------------------------------------------
