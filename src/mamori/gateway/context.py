@@ -100,6 +100,7 @@ class RequestContext:
         resource_policy: Policy | str | None = None,
         resource_account: str | None = None,
         resource_policy_required: bool = False,
+        explain_denial: bool = True,
     ) -> None:
         """Allow ``action`` on ``resource`` for this call's principal, or raise AccessDenied.
 
@@ -127,6 +128,7 @@ class RequestContext:
             resource_account=resource_account,
             resource_policy_required=resource_policy_required,
             protocol=self.protocol,
+            explain_denial=explain_denial,
         )
 
     def condition_keys(self) -> dict[str, Any]:

@@ -104,8 +104,12 @@ def authorize(
     resource_account: str | None = None,
     resource_policy_required: bool = False,
     protocol: str = "json",
+    explain_denial: bool = True,
 ) -> None:
-    """Raise AccessDenied (AWS's message) unless the policies allow ``action`` on ``resource``."""
+    """Raise AccessDenied (AWS's message) unless the policies allow ``action`` on ``resource``.
+
+    ``explain_denial=False`` gives the plain "Access Denied" that S3 answers callers outside the
+    resource owner's account (it explains denials only within the account)."""
     identity, boundary = ([], None) if principal.is_root else identity_source(principal)
     if isinstance(resource_policy, str):
         resource_policy = parse_policy(resource_policy, "resource")
@@ -133,8 +137,9 @@ def authorize(
         ),
     )
     if not decision.allowed:
-        raise AwsError(
-            access_denied_code(protocol),
-            decision.denial_message(principal.arn, action, resource),
-            status=403,
+        message = (
+            decision.denial_message(principal.arn, action, resource)
+            if explain_denial
+            else "Access Denied"
         )
+        raise AwsError(access_denied_code(protocol), message, status=403)

@@ -10,6 +10,10 @@ one member for unions, and value types — and raises
     1 validation error detected: Value null at 'keyId' failed to satisfy constraint:
     Member must not be null
 
+S3 (rest-xml) checks the values inside its XML bodies itself and answers a bad one with its own
+error (``MalformedXML``, ``InvalidLocationConstraint``, ...), so enum violations there are left
+to the operation; in headers, query strings and URIs they are ``InvalidArgument`` as elsewhere.
+
 The checks are compiled once per (model, shape name) into closures.
 """
 
@@ -49,8 +53,37 @@ def validate(operation: OperationModel, params: dict[str, Any], protocol: str) -
         return
     errors: list[str] = []
     checker(params, "", errors)
+    if protocol == "rest-xml":
+        body = _xml_body_members(operation)
+        errors = [e for e in errors if not (isinstance(e, EnumViolation) and e.root in body)]
     if errors:
         raise make_error(errors, protocol, operation.service_model.metadata)
+
+
+class EnumViolation(str):
+    """The message of a value outside its enum, knowing the top-level member it is under."""
+
+    root: str
+
+
+def _enum_violation(message: str, path: str) -> EnumViolation:
+    violation = EnumViolation(message)
+    violation.root = path.split(".", 1)[0]
+    return violation
+
+
+def _body_member_names(operation: OperationModel) -> frozenset[str]:
+    shape = operation.input_shape
+    if shape is None:
+        return frozenset()
+    return frozenset(
+        _lower_first(name)
+        for name, member in shape.members.items()
+        if not member.serialization.get("location")
+    )
+
+
+_xml_body_members: PerObject[OperationModel, frozenset[str]] = PerObject(_body_member_names)
 
 
 def check(shape: Shape, value: Any) -> list[str]:
@@ -200,7 +233,7 @@ def _compile(shape: Shape) -> Checker:
 
         def check_enum(value: Any, path: str, errors: list[str]) -> None:
             if value not in enum_set:
-                errors.append(_msg(value, path, constraint, sensitive))
+                errors.append(_enum_violation(_msg(value, path, constraint, sensitive), path))
 
         checks.append(check_enum)
 

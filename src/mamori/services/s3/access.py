@@ -11,7 +11,8 @@ with Block Public Access applied as S3 does.
 ``{"AWS": "*"}``) and that is not pinned by a condition on one of the fixed-value keys
 (``aws:SourceIp`` with a non-world range, ``aws:SourceArn``, ``aws:SourceVpc(e)``,
 ``aws:SourceAccount``, ``aws:SourceOwner``, ``aws:PrincipalOrgID``, ``aws:PrincipalAccount``,
-``aws:PrincipalArn``, ``aws:userid``, ``s3:DataAccessPointArn``, ``s3:DataAccessPointAccount``).
+``aws:PrincipalArn``, ``aws:userid``, ``s3:DataAccessPointArn``, ``s3:DataAccessPointAccount``,
+``s3:x-amz-server-side-encryption-aws-kms-key-id``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _FIXED_KEYS = {
     "aws:sourceip",
     "s3:dataaccesspointarn",
     "s3:dataaccesspointaccount",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id",
 }
 _FIXED_OPERATORS = {
     "stringequals",
@@ -108,16 +110,20 @@ def is_public(policy_text: str | None) -> bool:
     return False
 
 
+def in_owner_account(ctx, bucket: Bucket) -> bool:
+    """Whether the caller is an identity of the bucket owner's account (never an anonymous one)."""
+    principal = ctx.principal
+    return principal.type != "Anonymous" and principal.account_id == bucket.account
+
+
 def effective_policy(ctx, bucket: Bucket) -> str | None:
     """The bucket policy that takes part in this call, after RestrictPublicBuckets."""
     policy = bucket.policy
     if not policy:
         return None
     bpa = bucket.public_access_block or {}
-    if bpa.get("RestrictPublicBuckets") and is_public(policy):
-        principal = ctx.principal
-        if principal.type == "Anonymous" or principal.account_id != bucket.account:
-            return None
+    if bpa.get("RestrictPublicBuckets") and is_public(policy) and not in_owner_account(ctx, bucket):
+        return None
     return evaluation_document(policy, bucket.policy_binding)
 
 
@@ -131,4 +137,7 @@ def authorize(
         context,
         resource_policy=effective_policy(ctx, bucket),
         resource_account=bucket.account,
+        # S3 explains a denial only to the owner's account ("additional context in access
+        # denied errors for requests made to resources within the same AWS account").
+        explain_denial=in_owner_account(ctx, bucket),
     )

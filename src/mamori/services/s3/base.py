@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cached_property
@@ -89,7 +90,15 @@ def parse_tagging(text: str | None) -> dict[str, str]:
     if not text:
         return {}
     tags = dict(parse_qsl(text, keep_blank_values=True))
-    validate_tags(tags)
+    validate_object_tags(tags)
+    return tags
+
+
+def tag_set_dict(tag_set: list[dict[str, str]]) -> dict[str, str]:
+    """A request's TagSet as a dict; a key given twice is S3's InvalidTag."""
+    tags = {t["Key"]: t["Value"] for t in tag_set}
+    if len(tags) != len(tag_set):
+        raise AwsError("InvalidTag", "Cannot provide multiple Tags with the same key", status=400)
     return tags
 
 
@@ -100,12 +109,34 @@ def check_new_key(key: str) -> None:
         raise AwsError("KeyTooLongError", "Your key is too long", status=400)
 
 
-def validate_tags(tags: dict[str, str]) -> None:
+def validate_object_tags(tags: dict[str, str]) -> None:
     if len(tags) > 10:
         raise AwsError("BadRequest", "Object tags cannot be greater than 10", status=400)
+    validate_tags(tags)
+
+
+def validate_tags(tags: dict[str, str]) -> None:
+    r"""S3's rules for one tag, bucket or object: a key of 1-128 and a value of 0-256 letters,
+    spaces, digits and ``_.:/=+-@`` (``^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$``), the key not
+    starting with the reserved ``aws:``."""
     for key, value in tags.items():
-        if not key or len(key) > 128 or len(value) > 256:
-            raise AwsError("InvalidTag", "The TagKey you have provided is invalid", status=400)
+        if not 1 <= len(key) <= 128 or not _tag_text(key):
+            raise _invalid_tag("The TagKey you have provided is invalid")
+        if len(value) > 256 or not _tag_text(value):
+            raise _invalid_tag("The TagValue you have provided is invalid")
+        if key.lower().startswith("aws:"):
+            raise _invalid_tag("Your TagKey cannot be prefixed with aws:")
+
+
+_TAG_SYMBOLS = frozenset("_.:/=+-@")
+
+
+def _tag_text(text: str) -> bool:
+    return all(c in _TAG_SYMBOLS or unicodedata.category(c)[0] in ("L", "Z", "N") for c in text)
+
+
+def _invalid_tag(message: str) -> AwsError:
+    return AwsError("InvalidTag", message, status=400)
 
 
 def check_acl(params: dict[str, Any]) -> None:

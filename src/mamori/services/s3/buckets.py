@@ -28,6 +28,9 @@ DEFAULT_PUBLIC_ACCESS_BLOCK = {
 }
 
 
+OBJECT_OWNERSHIP = ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced")
+
+
 def default_encryption() -> dict[str, Any]:
     """SSE-S3 by default (since January 2023) and SSE-C blocked for new writes (since April
     2026): ``PutBucketEncryption`` with ``BlockedEncryptionTypes: NONE`` enables SSE-C."""
@@ -144,8 +147,17 @@ def delete(conn, name: str) -> None:
     conn.execute(buckets_table.delete().where(_b.name == name))
 
 
-def list_for(conn, account: str, prefix: str | None, after: str | None, limit: int) -> list[Bucket]:
+def list_for(
+    conn,
+    account: str,
+    prefix: str | None,
+    after: str | None,
+    limit: int,
+    region: str | None = None,
+) -> list[Bucket]:
     query = sa.select(buckets_table).where(_b.account == account)
+    if region:
+        query = query.where(_b.region == region)
     if prefix:
         query = query.where(_b.name.startswith(prefix, autoescape=True))
     if after:

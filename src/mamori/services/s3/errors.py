@@ -47,6 +47,15 @@ def access_denied(message: str = "Access Denied") -> AwsError:
     return AwsError("AccessDenied", message, status=403)
 
 
+def method_not_allowed(headers: dict[str, str] | None = None) -> AwsError:
+    return AwsError(
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+        status=405,
+        headers=headers,
+    )
+
+
 def precondition_failed(condition: str) -> AwsError:
     return AwsError(
         "PreconditionFailed",

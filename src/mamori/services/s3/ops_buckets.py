@@ -18,12 +18,21 @@ from mamori.iam.principal_binding import (
     displayed_document,
 )
 from mamori.services.s3 import buckets, objects
-from mamori.services.s3.access import authorize, is_public
-from mamori.services.s3.base import S3Base, owner
-from mamori.services.s3.buckets import DEFAULT_PUBLIC_ACCESS_BLOCK, Bucket, default_encryption
-from mamori.services.s3.errors import malformed_xml
+from mamori.services.s3.access import authorize, in_owner_account, is_public
+from mamori.services.s3.base import S3Base, owner, tag_set_dict, validate_tags
+from mamori.services.s3.buckets import (
+    DEFAULT_PUBLIC_ACCESS_BLOCK,
+    OBJECT_OWNERSHIP,
+    Bucket,
+    default_encryption,
+)
+from mamori.services.s3.errors import malformed_xml, method_not_allowed
+from mamori.services.s3.policy_rules import PolicyRejected, check_bucket_policy
 
 US_EAST_1 = "us-east-1"
+#: Location constraints that name a region by an older name (the bucket lives in the region;
+#: GetBucketLocation answers the name it was created with).
+LEGACY_CONSTRAINTS = {"EU": "eu-west-1"}
 
 
 class BucketOps(S3Base):
@@ -34,9 +43,8 @@ class BucketOps(S3Base):
         buckets.validate_name(name)
         region = ctx.region
         config = params.get("CreateBucketConfiguration") or {}
-        constraint = config.get("LocationConstraint")
-        if constraint == "EU":
-            constraint = "eu-west-1"
+        given_constraint = config.get("LocationConstraint")
+        constraint = LEGACY_CONSTRAINTS.get(given_constraint, given_constraint)
         if constraint is None and region != US_EAST_1:
             raise AwsError(
                 "IllegalLocationConstraintException",
@@ -110,6 +118,8 @@ class BucketOps(S3Base):
                 "ownership": ownership,
             },
         )
+        if given_constraint != constraint:
+            bucket.config["location_constraint"] = given_constraint  # GetBucketLocation says "EU"
         conn = ctx.transaction()
         try:
             with conn.begin_nested():
@@ -159,10 +169,14 @@ class BucketOps(S3Base):
                     "InvalidArgument", "The continuation token provided is incorrect", status=400
                 ) from None
         with self._read() as conn:
-            found = buckets.list_for(conn, ctx.account_id, params.get("Prefix"), after, limit + 1)
-        region = params.get("BucketRegion")
-        if region:
-            found = [b for b in found if b.region == region]
+            found = buckets.list_for(
+                conn,
+                ctx.account_id,
+                params.get("Prefix"),
+                after,
+                limit + 1,
+                params.get("BucketRegion"),
+            )
         out: dict[str, Any] = {
             "Buckets": [
                 {
@@ -185,7 +199,12 @@ class BucketOps(S3Base):
 
     def head_bucket(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
-        authorize(ctx, bucket, "s3:ListBucket")
+        try:
+            authorize(ctx, bucket, "s3:ListBucket")
+        except AwsError as exc:
+            # "Regardless of the permissions on the bucket", the answer names its region.
+            exc.headers["x-amz-bucket-region"] = bucket.region
+            raise
         return {
             "BucketRegion": bucket.region,
             "BucketLocationType": None,
@@ -195,6 +214,9 @@ class BucketOps(S3Base):
     def get_bucket_location(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
         authorize(ctx, bucket, "s3:GetBucketLocation")
+        given = bucket.config.get("location_constraint")
+        if given:
+            return {"LocationConstraint": given}
         return {"LocationConstraint": None if bucket.region == US_EAST_1 else bucket.region}
 
     # -- configuration helpers ------------------------------------------------------------------
@@ -276,11 +298,16 @@ class BucketOps(S3Base):
     # -- bucket policy --------------------------------------------------------------------------
 
     def _authorize_policy_op(self, ctx, bucket: Bucket, action: str) -> None:
-        # The bucket owner's root user can always read, replace and delete the policy (so a
-        # policy cannot lock the account out of its own bucket).
-        if ctx.principal.is_root and ctx.principal.account_id == bucket.account:
+        """Get/Put/DeleteBucketPolicy: only identities of the bucket owner's account may use
+        them. Others are denied (403) without the permission, and with it refused with 405
+        MethodNotAllowed. The owner's root user is always allowed (so a policy cannot lock the
+        account out of its own bucket)."""
+        owner_account = in_owner_account(ctx, bucket)
+        if owner_account and ctx.principal.is_root:
             return
         authorize(ctx, bucket, action)
+        if not owner_account:
+            raise method_not_allowed()
 
     def put_bucket_policy(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
@@ -299,10 +326,13 @@ class BucketOps(S3Base):
         except MalformedPolicy as exc:
             raise _malformed_policy(str(getattr(exc, "reason", exc))) from None
         try:
+            check_bucket_policy(text, bucket.name)
+        except PolicyRejected as exc:
+            raise _malformed_policy(str(exc)) from None
+        try:
             binding = bind_principals(text, self._principals(ctx.transaction()))
         except UnknownPrincipal:
             raise _malformed_policy("Invalid principal in policy") from None
-        _check_policy_resources(text, bucket.name)
         bpa = bucket.public_access_block or {}
         if bpa.get("BlockPublicPolicy") and is_public(text):
             raise AwsError(
@@ -388,7 +418,7 @@ class BucketOps(S3Base):
         bucket = self._load_bucket(params["Bucket"])
         authorize(ctx, bucket, "s3:PutBucketOwnershipControls")
         rules = (params.get("OwnershipControls") or {}).get("Rules") or []
-        if len(rules) != 1:
+        if len(rules) != 1 or rules[0].get("ObjectOwnership") not in OBJECT_OWNERSHIP:
             raise malformed_xml()
         self._configure(ctx, bucket, ownership=rules[0]["ObjectOwnership"])
         return {}
@@ -409,11 +439,25 @@ class BucketOps(S3Base):
     def put_bucket_versioning(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
         authorize(ctx, bucket, "s3:PutBucketVersioning")
-        status = (params.get("VersioningConfiguration") or {}).get("Status")
-        if status not in ("Enabled", "Suspended"):
+        config = params.get("VersioningConfiguration") or {}
+        status = config.get("Status")
+        mfa_delete = config.get("MFADelete")
+        if status not in ("Enabled", "Suspended") or mfa_delete not in (
+            None,
+            "Enabled",
+            "Disabled",
+        ):
             raise malformed_xml()
-        if status == "Suspended" and not bucket.versioning:
-            return {}
+        if mfa_delete == "Enabled":
+            # Refused rather than accepted and not enforced: MFA Delete would need the root
+            # user's MFA code on versioning changes and permanent deletes.
+            raise AwsError(
+                "NotImplemented",
+                "mamori does not implement MFA Delete (VersioningConfiguration MFADelete "
+                "Enabled) yet.",
+                status=501,
+                sender_fault=False,
+            )
         self._configure(ctx, bucket, versioning=status)
         return {}
 
@@ -427,14 +471,10 @@ class BucketOps(S3Base):
     def put_bucket_tagging(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         bucket = self._load_bucket(params["Bucket"])
         authorize(ctx, bucket, "s3:PutBucketTagging")
-        tag_set = (params.get("Tagging") or {}).get("TagSet") or []
-        tags = {t["Key"]: t["Value"] for t in tag_set}
-        if len(tags) != len(tag_set):
-            raise AwsError(
-                "InvalidTag", "Cannot provide multiple Tags with the same key", status=400
-            )
+        tags = tag_set_dict((params.get("Tagging") or {}).get("TagSet") or [])
         if len(tags) > 50:
             raise AwsError("BadRequest", "Bucket tag count cannot be greater than 50", status=400)
+        validate_tags(tags)
         self._configure(ctx, bucket, tags=tags)
         return {}
 
@@ -473,21 +513,3 @@ def _owner_acl(account: str) -> dict[str, Any]:
 
 def _malformed_policy(message: str) -> AwsError:
     return AwsError("MalformedPolicy", message, status=400)
-
-
-def _check_policy_resources(text: str, bucket: str) -> None:
-    document = json.loads(text)
-    statements = document.get("Statement") or []
-    if isinstance(statements, dict):
-        statements = [statements]
-    base = f"arn:aws:s3:::{bucket}"
-    for statement in statements:
-        resources = statement.get("Resource", statement.get("NotResource", []))
-        if isinstance(resources, str):
-            resources = [resources]
-        for resource in resources:
-            if resource == "*" or resource == base or resource.startswith(base + "/"):
-                continue
-            if "*" in resource or "?" in resource:
-                continue  # wildcards are matched at evaluation time
-            raise _malformed_policy("Policy has invalid resource")

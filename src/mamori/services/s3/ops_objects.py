@@ -23,7 +23,8 @@ from mamori.services.s3.base import (
     meta_output,
     parse_tagging,
     requested_checksums,
-    validate_tags,
+    tag_set_dict,
+    validate_object_tags,
 )
 from mamori.services.s3.bodies import async_iter, chunks_of, open_body, parse_range, part_ranges
 from mamori.services.s3.buckets import Bucket
@@ -33,6 +34,7 @@ from mamori.services.s3.errors import (
     invalid_digest,
     invalid_request,
     malformed_xml,
+    method_not_allowed,
     no_such_key,
     no_such_version,
 )
@@ -184,12 +186,7 @@ class ObjectOps(S3Base):
                 error.headers.update(delete_marker_headers(obj))
             raise error
         if obj.delete_marker:
-            raise AwsError(
-                "MethodNotAllowed",
-                "The specified method is not allowed against this resource.",
-                status=405,
-                headers=delete_marker_headers(obj),
-            )
+            raise method_not_allowed(delete_marker_headers(obj))
         return obj
 
     def _object_output(self, obj: ObjectVersion, customer: bytes | None) -> dict[str, Any]:
@@ -519,13 +516,8 @@ class ObjectOps(S3Base):
 
     def put_object_tagging(self, ctx, params: dict[str, Any]) -> dict[str, Any]:
         obj = self._tag_target(ctx, params, "s3:PutObjectTagging")
-        tag_set = (params.get("Tagging") or {}).get("TagSet") or []
-        tags = {t["Key"]: t["Value"] for t in tag_set}
-        if len(tags) != len(tag_set):
-            raise AwsError(
-                "InvalidTag", "Cannot provide multiple Tags with the same key", status=400
-            )
-        validate_tags(tags)
+        tags = tag_set_dict((params.get("Tagging") or {}).get("TagSet") or [])
+        validate_object_tags(tags)
         meta = dict(obj.meta)
         meta["tags"] = tags
         objects.update_meta(ctx.transaction(), obj, meta)

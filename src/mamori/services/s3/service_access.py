@@ -129,6 +129,7 @@ class ServiceContext:
         resource_policy=None,
         resource_account: str | None = None,
         resource_policy_required: bool = False,
+        explain_denial: bool = True,
     ) -> None:
         """A service principal is allowed only by a resource policy naming it."""
         merged = self.condition_keys()
@@ -154,11 +155,12 @@ class ServiceContext:
             ),
         )
         if not decision.allowed:
-            raise AwsError(
-                "AccessDenied",
-                decision.denial_message(self.service_principal, action, resource),
-                status=403,
+            message = (
+                decision.denial_message(self.service_principal, action, resource)
+                if explain_denial
+                else "Access Denied"
             )
+            raise AwsError("AccessDenied", message, status=403)
 
 
 def _s3(ctx):
