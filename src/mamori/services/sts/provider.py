@@ -139,7 +139,10 @@ class StsProvider(Provider):
         texts.extend(self._managed_policy_text(conn, account, arn) for arn in arns)
         return texts, inline, arns
 
-    def _verify_mfa(self, conn, account: str, params, now) -> bool:
+    def _verify_mfa(self, conn, caller: Principal, params, now) -> bool:
+        """Whether the call proves MFA with a device of the caller's own (AWS: "the MFA device
+        that is associated with the user who is making the call"); a device of anyone else
+        fails as a wrong code does."""
         serial, code = params.get("SerialNumber"), params.get("TokenCode")
         if serial is None and code is None:
             return False
@@ -154,7 +157,12 @@ class StsProvider(Provider):
             raise domain.access_denied(
                 "MultiFactorAuthentication failed, unable to validate MFA code."
             ) from None
-        if not verify_mfa_code(self.runtime, conn, account, serial, code, now):
+        # Only IAM users own virtual MFA devices (the root user's MFA is managed outside the
+        # API; role and federated sessions have none).
+        owner = caller.user_name if caller.type == "IAMUser" else None
+        if not verify_mfa_code(
+            self.runtime, conn, caller.account_id, serial, code, now, owner=owner
+        ):
             raise domain.access_denied(
                 "MultiFactorAuthentication failed with invalid MFA one time pass code."
             )
@@ -196,7 +204,7 @@ class StsProvider(Provider):
         source_identity = source_identity or inherited_si
         if source_identity and source_identity.lower().startswith("aws:"):
             raise domain.validation_error("SourceIdentity can't start with the prefix aws:")
-        mfa = self._verify_mfa(conn, caller.account_id, params, ctx.now)
+        mfa = self._verify_mfa(conn, caller, params, ctx.now)
 
         account, role = self._role(conn, role_arn)
         trust = self._trust_policy(role) if role is not None else None
@@ -412,7 +420,7 @@ class StsProvider(Provider):
         caller = ctx.principal
         duration = domain.token_duration(params.get("DurationSeconds"), root=caller.is_root)
         conn = ctx.transaction()
-        mfa = self._verify_mfa(conn, caller.account_id, params, ctx.now)
+        mfa = self._verify_mfa(conn, caller, params, ctx.now)
         now = ctx.now.replace(microsecond=0)
         session = Session(
             issued=now,
