@@ -3,9 +3,16 @@ presence, MinimumSessionTokenSize, and the query protocol's Version."""
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from tests.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from tests.e2e.sts_helpers import (
     allow,
     error_code,
@@ -96,3 +103,43 @@ def test_the_device_owner_still_passes_mfa(server, iam):
         SerialNumber=serial, TokenCode=totp(seed, current_step(server) + 1)
     )["Credentials"]
     assert session_client(server, creds, "sts").get_caller_identity()["Arn"].endswith(owner)
+
+
+# The query protocol's Version
+
+
+def _query(server, body: bytes, service: str = "sts") -> tuple[int, bytes]:
+    """A query-protocol call signed for ``service``, sent as given: (status, body)."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    request = AWSRequest(method="POST", url=server.endpoint + "/", data=body, headers=headers)
+    SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), service, "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    raw = urllib.request.Request(prepared.url, data=body, headers=dict(prepared.headers))
+    try:
+        with urllib.request.urlopen(raw, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.parametrize(
+    ("body", "service", "version"),
+    [
+        (b"Action=GetCallerIdentity", "sts", "NO_VERSION_SPECIFIED"),
+        (b"Action=GetCallerIdentity&Version=2099-01-01", "sts", "2099-01-01"),
+        (b"Action=GetCallerIdentity&Version=2010-05-08", "sts", "2010-05-08"),
+        (b"Action=ListUsers", "iam", "NO_VERSION_SPECIFIED"),
+        (b"Action=ListUsers&Version=2011-06-15", "iam", "2011-06-15"),
+    ],
+)
+def test_a_query_call_needs_its_apis_version(server, body, service, version):
+    status, answer = _query(server, body, service)
+    action = body.split(b"&")[0].split(b"=")[1].decode()
+    assert status == 400
+    assert b"<Code>InvalidAction</Code>" in answer
+    assert f"Could not find operation {action} for version {version}</Message>".encode() in answer
+
+
+def test_the_right_version_still_runs(server):
+    assert _query(server, b"Action=GetCallerIdentity&Version=2011-06-15")[0] == 200
+    assert _query(server, b"Action=ListUsers&Version=2010-05-08", "iam")[0] == 200
