@@ -31,6 +31,7 @@ from mamori.gateway.sigv4 import (
     AuthFailure,
     SignatureInfo,
     auth_error,
+    check_scope,
     extract_signature,
     max_clock_skew,
     verify,
@@ -277,6 +278,7 @@ class Gateway:
                         self.runtime.settings.region
                     )
                 raise AuthFailure("missing_auth", "Missing Authentication Token")
+            check_scope(info, _signing_name(route.service), self.runtime.settings.region)
             credential = self.runtime.credentials.lookup(info.access_key_id)
             if credential is None:
                 raise AuthFailure("unknown_key", "unknown access key")

@@ -53,6 +53,7 @@ from mamori.gateway.auth_errors import (
     PRESIGN_NOT_YET_VALID,
     SIGNATURE_MISMATCH,
     SKEWED,
+    WRONG_SCOPE,
     AuthFailure,
     amz_timestamp,
     auth_error,
@@ -60,6 +61,7 @@ from mamori.gateway.auth_errors import (
     skew_message,
 )
 from mamori.protocols.base import HttpRequest
+from mamori.regions import KNOWN_REGIONS, is_region
 
 __all__ = [
     "ALGORITHM",
@@ -71,6 +73,7 @@ __all__ = [
     "AuthFailure",
     "SignatureInfo",
     "auth_error",
+    "check_scope",
     "extract_signature",
     "max_clock_skew",
     "signing_key",
@@ -475,6 +478,31 @@ def _from_query(request: HttpRequest, query: dict[str, list[str]]) -> SignatureI
         payload_hash,
         timestamp,
     )
+
+
+def check_scope(info: SignatureInfo, signing_name: str, s3_region: str) -> None:
+    """Refuse a credential scoped to a region AWS does not have (checked first, as AWS does) or
+    to a service other than ``signing_name``, the answering service's. ``s3_region`` is the
+    region S3 names as the one expected."""
+    if info.service == signing_name and info.region in KNOWN_REGIONS:
+        return  # the common case: one comparison and one set lookup
+    code, prefix = _s3_prefix(info.presigned)
+    if not is_region(info.region):
+        raise AuthFailure(
+            WRONG_SCOPE,
+            f"Credential should be scoped to a valid region, not '{info.region}'. ",
+            s3_code=code,
+            s3_message=f"{prefix}the region '{info.region}' is wrong; expecting '{s3_region}'",
+            s3_fields={"Region": s3_region},
+        )
+    if info.service != signing_name:
+        raise AuthFailure(
+            WRONG_SCOPE,
+            f"Credential should be scoped to correct service: '{signing_name}'. ",
+            s3_code=code,
+            s3_message=f'{prefix}incorrect service "{info.service}". This endpoint belongs to '
+            f'"{signing_name}".',
+        )
 
 
 def _s3_prefix(presigned: bool) -> tuple[str, str]:
