@@ -143,3 +143,37 @@ def test_a_query_call_needs_its_apis_version(server, body, service, version):
 def test_the_right_version_still_runs(server):
     assert _query(server, b"Action=GetCallerIdentity&Version=2011-06-15")[0] == 200
     assert _query(server, b"Action=ListUsers&Version=2010-05-08", "iam")[0] == 200
+
+
+# A temporary key without its session token
+
+
+def _temporary_key_without_token(server, service: str):
+    creds = server.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    client = server.client(
+        service,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+    )
+    return creds["AccessKeyId"], client
+
+
+def test_s3_does_not_know_a_temporary_key_sent_without_its_token(server):
+    key_id, s3 = _temporary_key_without_token(server, "s3")
+    with pytest.raises(ClientError) as err:
+        s3.list_buckets()
+    assert error_code(err) == "InvalidAccessKeyId"
+    assert error_message(err) == "The AWS Access Key Id you provided does not exist in our records."
+    assert err.value.response["Error"]["AWSAccessKeyId"] == key_id
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_query_and_json_services_refuse_a_temporary_key_without_its_token(server):
+    _, sts = _temporary_key_without_token(server, "sts")
+    with pytest.raises(ClientError) as err:
+        sts.get_caller_identity()
+    assert error_code(err) == "InvalidClientTokenId"
+    _, kms = _temporary_key_without_token(server, "kms")
+    with pytest.raises(ClientError) as err:
+        kms.list_keys()
+    assert error_code(err) == "UnrecognizedClientException"

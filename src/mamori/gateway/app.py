@@ -280,10 +280,19 @@ class Gateway:
                 raise AuthFailure("missing_auth", "Missing Authentication Token")
             check_scope(info, _signing_name(route.service), self.runtime.settings.region)
             credential = self.runtime.credentials.lookup(info.access_key_id)
-            if credential is None:
-                raise AuthFailure("unknown_key", "unknown access key")
+            if credential is None or (
+                credential.session_token_hash is not None and not info.session_token
+            ):
+                # A temporary key is known only with its session token (S3 answers
+                # InvalidAccessKeyId without one; the other services' codes are the same as
+                # for a bad token).
+                raise AuthFailure(
+                    "unknown_key", "unknown access key", access_key_id=info.access_key_id
+                )
             if credential.status != "Active":
-                raise AuthFailure("inactive_key", "inactive access key")
+                raise AuthFailure(
+                    "inactive_key", "inactive access key", access_key_id=info.access_key_id
+                )
             verify(
                 request,
                 info,
