@@ -177,3 +177,25 @@ def test_query_and_json_services_refuse_a_temporary_key_without_its_token(server
     with pytest.raises(ClientError) as err:
         kms.list_keys()
     assert error_code(err) == "UnrecognizedClientException"
+
+
+# MinimumSessionTokenSize
+
+
+def test_minimum_session_token_size_pads_tokens_that_still_work(server, iam):
+    _, user_arn, user = new_user(server, allow(["sts:AssumeRole", "sts:GetFederationToken"]))
+    role = iam.create_role(
+        RoleName=unique("token-size"), AssumeRolePolicyDocument=trust({"AWS": user_arn})
+    )["Role"]
+    issued = [
+        user("sts").assume_role(
+            RoleArn=role["Arn"], RoleSessionName="big", MinimumSessionTokenSize=4096
+        )["Credentials"],
+        user("sts").get_session_token(MinimumSessionTokenSize=3000)["Credentials"],
+        user("sts").get_federation_token(Name="big", MinimumSessionTokenSize=2001)["Credentials"],
+    ]
+    for creds, minimum in zip(issued, (4096, 3000, 2001), strict=True):
+        assert len(creds["SessionToken"]) >= minimum
+        session_client(server, creds, "sts").get_caller_identity()
+    unpadded = user("sts").get_session_token(MinimumSessionTokenSize=0)["Credentials"]
+    assert len(unpadded["SessionToken"]) < 2001

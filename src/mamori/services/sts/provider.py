@@ -257,7 +257,12 @@ class StsProvider(Provider):
             tags=dict(role.get("Tags") or {}),
             session=session,
         )
-        credentials = issue_credentials(self.runtime.credentials, conn, principal)
+        credentials = issue_credentials(
+            self.runtime.credentials,
+            conn,
+            principal,
+            min_token_size=params.get("MinimumSessionTokenSize"),
+        )
         ctx.add_resource(role_arn, "AWS::IAM::Role")
         result: dict[str, Any] = {
             "Credentials": credentials,
@@ -355,7 +360,12 @@ class StsProvider(Provider):
             tags=dict(role.get("Tags") or {}),
             session=session,
         )
-        credentials = issue_credentials(self.runtime.credentials, conn, principal)
+        credentials = issue_credentials(
+            self.runtime.credentials,
+            conn,
+            principal,
+            min_token_size=params.get("MinimumSessionTokenSize"),
+        )
         result: dict[str, Any] = {
             "Credentials": credentials,
             "SubjectFromWebIdentityToken": subject,
@@ -429,7 +439,10 @@ class StsProvider(Provider):
             mfa_authenticated_at=now if mfa else None,
         )
         credentials = issue_credentials(
-            self.runtime.credentials, conn, replace(caller, session=session)
+            self.runtime.credentials,
+            conn,
+            replace(caller, session=session),
+            min_token_size=params.get("MinimumSessionTokenSize"),
         )
         return {"Credentials": credentials}
 
@@ -466,7 +479,12 @@ class StsProvider(Provider):
             tags=dict(caller.tags),
             session=session,
         )
-        credentials = issue_credentials(self.runtime.credentials, conn, principal)
+        credentials = issue_credentials(
+            self.runtime.credentials,
+            conn,
+            principal,
+            min_token_size=params.get("MinimumSessionTokenSize"),
+        )
         result: dict[str, Any] = {
             "Credentials": credentials,
             "FederatedUser": {"FederatedUserId": principal.principal_id, "Arn": arn},
