@@ -129,3 +129,49 @@ def test_s3_presigned_url_with_a_region_aws_does_not_have(server):
         b"Error parsing the X-Amz-Credential parameter; the region 'xx-fake-9' is wrong; "
         b"expecting 'us-east-1'" in body
     )
+
+
+# S3: one credential, and a Signature Version 4 one
+
+ONE_MECHANISM = (
+    b"<Message>Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+    b"Signature query string parameter or the Authorization header should be specified</Message>"
+)
+
+
+def test_s3_refuses_an_authorization_header_beside_a_presigned_query(server):
+    presigned = AWSRequest(method="GET", url=server.endpoint + "/")
+    S3SigV4QueryAuth(CREDENTIALS, "s3", "us-east-1", expires=300).add_auth(presigned)
+    both = AWSRequest(method="GET", url=presigned.prepare().url)
+    S3SigV4Auth(CREDENTIALS, "s3", "us-east-1").add_auth(both)
+    status, body = send(both)
+    assert status == 400
+    assert b"<Code>InvalidArgument</Code>" in body
+    assert ONE_MECHANISM in body
+    assert b"<ArgumentName>Authorization</ArgumentName>" in body
+    assert b"<ArgumentValue>AWS4-HMAC-SHA256 Credential=" in body
+
+
+def test_s3_refuses_a_valid_header_beside_a_bogus_query_signature(server):
+    request = AWSRequest(
+        method="GET",
+        url=server.endpoint + "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=deadbeef",
+    )
+    S3SigV4Auth(CREDENTIALS, "s3", "us-east-1").add_auth(request)
+    status, body = send(request)
+    assert status == 400
+    assert ONE_MECHANISM in body
+
+
+def test_s3_refuses_a_signature_version_2_presigned_url(server):
+    url = (
+        server.endpoint
+        + f"/?AWSAccessKeyId={ACCESS_KEY_ID}&Expires=4102444800&Signature=bm90LWEtc2lnbmF0dXJl"
+    )
+    status, body = send(AWSRequest(method="GET", url=url))
+    assert status == 400
+    assert b"<Code>InvalidRequest</Code>" in body
+    assert (
+        b"<Message>The authorization mechanism you have provided is not supported. "
+        b"Please use AWS4-HMAC-SHA256.</Message>" in body
+    )

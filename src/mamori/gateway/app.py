@@ -31,6 +31,7 @@ from mamori.gateway.sigv4 import (
     AuthFailure,
     SignatureInfo,
     auth_error,
+    check_s3_auth_mechanism,
     check_scope,
     extract_signature,
     max_clock_skew,
@@ -270,6 +271,8 @@ class Gateway:
         clock)."""
         service = route.service.service_name
         try:
+            if service == "s3" and request.query_string:
+                check_s3_auth_mechanism(request)
             info = extract_signature(request)
             if info is None:
                 if route.operation.auth_type == "none" or service in ANONYMOUS_SERVICES:

@@ -73,6 +73,7 @@ __all__ = [
     "AuthFailure",
     "SignatureInfo",
     "auth_error",
+    "check_s3_auth_mechanism",
     "check_scope",
     "extract_signature",
     "max_clock_skew",
@@ -266,6 +267,47 @@ def extract_signature(request: HttpRequest) -> SignatureInfo | None:
         if any(name in query for name in _PRESIGN_PARAMS):
             return _from_query(request, query)
     return None
+
+
+_ONE_MECHANISM = (
+    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
+    "string parameter or the Authorization header should be specified"
+)
+_SIGV2_UNSUPPORTED = (
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+)
+
+
+def check_s3_auth_mechanism(request: HttpRequest) -> None:
+    """S3 refuses to choose between credentials: an Authorization header beside presign query
+    parameters (SigV4's ``X-Amz-Algorithm`` or SigV2's ``Signature``), or both of those, is
+    InvalidArgument; a SigV2 presigned URL (``Signature``, ``AWSAccessKeyId``, ``Expires``) is
+    refused as a SigV2 header is, not taken for an anonymous request."""
+    query_string = request.query_string
+    if "Signature" not in query_string and "X-Amz-Algorithm" not in query_string:
+        return  # also covers "X-Amz-Signature": the query is parsed only when it may matter
+    query = request.query
+    v4_query = "X-Amz-Algorithm" in query
+    v2_query = "Signature" in query
+    authorization = request.headers.get("authorization")
+    if authorization is not None and (v4_query or v2_query):
+        raise _one_mechanism({"ArgumentName": "Authorization", "ArgumentValue": authorization})
+    if v4_query and v2_query:
+        raise _one_mechanism({"ArgumentName": "Authorization"})
+    if v2_query:
+        raise _incomplete(
+            _SIGV2_UNSUPPORTED, s3_code="InvalidRequest", s3_message=_SIGV2_UNSUPPORTED
+        )
+
+
+def _one_mechanism(fields: dict[str, str]) -> AuthFailure:
+    return AuthFailure(
+        MALFORMED,
+        _ONE_MECHANISM,
+        s3_code="InvalidArgument",
+        s3_message=_ONE_MECHANISM,
+        s3_fields=fields,
+    )
 
 
 def _incomplete(message: str, **context) -> AuthFailure:
