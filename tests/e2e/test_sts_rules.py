@@ -1,5 +1,6 @@
 """STS rules through boto3 against a live server: an MFA device proves only its own user's
-presence, MinimumSessionTokenSize, and the query protocol's Version."""
+presence, the query protocol's Version, temporary keys without their token,
+MinimumSessionTokenSize, and the source_identity claim of a web identity token."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tests.e2e.sts_helpers import (
     unique,
 )
 from tests.e2e.test_sts_session_limits import enable_mfa
+from tests.sts_unit.oidc_issuer import LocalIssuer
 
 INVALID_MFA = "MultiFactorAuthentication failed with invalid MFA one time pass code."
 
@@ -199,3 +201,58 @@ def test_minimum_session_token_size_pads_tokens_that_still_work(server, iam):
         session_client(server, creds, "sts").get_caller_identity()
     unpadded = user("sts").get_session_token(MinimumSessionTokenSize=0)["Credentials"]
     assert len(unpadded["SessionToken"]) < 2001
+
+
+# The source_identity claim of a web identity token
+
+SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    local = LocalIssuer("/" + unique("si-realm"))
+    yield local
+    local.close()
+
+
+@pytest.fixture
+def source_identity_role(server, iam, issuer):
+    require_iam(server, "list_open_id_connect_providers")
+    try:
+        iam.create_open_id_connect_provider(
+            Url="https://" + issuer.provider_url,
+            ClientIDList=["my-client"],
+            ThumbprintList=["a" * 40],
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
+    provider_arn = f"arn:aws:iam::000000000000:oidc-provider/{issuer.provider_url}"
+    actions = ["sts:AssumeRoleWithWebIdentity", "sts:SetSourceIdentity"]
+    return iam.create_role(
+        RoleName=unique("si-role"),
+        AssumeRolePolicyDocument=trust({"Federated": provider_arn}, actions),
+    )["Role"]
+
+
+@pytest.mark.parametrize("claim", ["aws:admin", "has space", "x", "x" * 257])
+def test_a_source_identity_claim_follows_assume_roles_rules(
+    server, issuer, source_identity_role, claim
+):
+    token = issuer.token(now=server_now(server).timestamp(), **{SOURCE_IDENTITY_CLAIM: claim})
+    with pytest.raises(ClientError) as err:
+        server.client("sts").assume_role_with_web_identity(
+            RoleArn=source_identity_role["Arn"], RoleSessionName="web", WebIdentityToken=token
+        )
+    assert error_code(err) == "InvalidIdentityToken"
+    assert error_message(err).startswith("The source_identity claim is invalid: ")
+
+
+def test_a_valid_source_identity_claim_is_kept(server, issuer, source_identity_role):
+    token = issuer.token(
+        now=server_now(server).timestamp(), **{SOURCE_IDENTITY_CLAIM: "alice@example.com"}
+    )
+    out = server.client("sts").assume_role_with_web_identity(
+        RoleArn=source_identity_role["Arn"], RoleSessionName="web", WebIdentityToken=token
+    )
+    assert out["SourceIdentity"] == "alice@example.com"

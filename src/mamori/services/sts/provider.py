@@ -202,8 +202,9 @@ class StsProvider(Provider):
                 f"{inherited_si}."
             )
         source_identity = source_identity or inherited_si
-        if source_identity and source_identity.lower().startswith("aws:"):
-            raise domain.validation_error("SourceIdentity can't start with the prefix aws:")
+        problem = domain.source_identity_problem(source_identity) if source_identity else None
+        if problem is not None:
+            raise domain.validation_error(problem)
         mfa = self._verify_mfa(conn, caller, params, ctx.now)
 
         account, role = self._role(conn, role_arn)
@@ -304,8 +305,12 @@ class StsProvider(Provider):
         size = domain.packed_policy_size([inline] if inline else [], arns, tags)
         domain.check_packed_size(size)
         source_identity = claims.get(SOURCE_IDENTITY_CLAIM)
-        if source_identity is not None and not isinstance(source_identity, str):
-            raise webidentity.invalid_token("The source_identity claim must be a string.")
+        if source_identity is not None:
+            if not isinstance(source_identity, str):
+                raise webidentity.invalid_token("The source_identity claim must be a string.")
+            problem = domain.source_identity_problem(source_identity)
+            if problem is not None:
+                raise webidentity.invalid_token(f"The source_identity claim is invalid: {problem}")
 
         _, role = self._role(conn, role_arn)
         trust = self._trust_policy(role) if role is not None else None
