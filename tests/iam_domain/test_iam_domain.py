@@ -89,18 +89,35 @@ def test_mfa_enable_and_verify_rejects_replay(runtime):
         assert mfa.device_user(runtime, conn, ACCOUNT, serial) == "alice"
         later = NOW + timedelta(seconds=30)
         code = mfa.code_at(seed, step + 1)
-        assert mfa.verify_mfa_code(runtime, conn, ACCOUNT, serial, code, later)
-        assert not mfa.verify_mfa_code(runtime, conn, ACCOUNT, serial, code, later)  # replay
-        assert not mfa.verify_mfa_code(runtime, conn, ACCOUNT, serial, "12345", later)
-        assert not mfa.verify_mfa_code(runtime, conn, ACCOUNT, serial + "x", code, later)
+        # Another user's device, or no owner at all (a role session), fails like a wrong code.
+        assert not mfa.verify_mfa_code(runtime, conn, ACCOUNT, serial, code, later, owner="bob")
+        assert not mfa.verify_mfa_code(runtime, conn, ACCOUNT, serial, code, later, owner=None)
+        assert mfa.verify_mfa_code(runtime, conn, ACCOUNT, serial, code, later, owner="alice")
+        assert not mfa.verify_mfa_code(
+            runtime, conn, ACCOUNT, serial, code, later, owner="alice"
+        )  # replay
+        assert not mfa.verify_mfa_code(
+            runtime, conn, ACCOUNT, serial, "12345", later, owner="alice"
+        )
+        assert not mfa.verify_mfa_code(
+            runtime, conn, ACCOUNT, serial + "x", code, later, owner="alice"
+        )
         much_later = NOW + timedelta(minutes=10)
-        assert not mfa.verify_mfa_code(runtime, conn, ACCOUNT, serial, code, much_later)
+        assert not mfa.verify_mfa_code(
+            runtime, conn, ACCOUNT, serial, code, much_later, owner="alice"
+        )
         assert mfa.verify_mfa_code(
-            runtime, conn, ACCOUNT, serial, mfa.code_at(seed, mfa.step_of(much_later)), much_later
+            runtime,
+            conn,
+            ACCOUNT,
+            serial,
+            mfa.code_at(seed, mfa.step_of(much_later)),
+            much_later,
+            owner="alice",
         )
         devices.deactivate(devices.get(serial), NOW)
         assert not mfa.verify_mfa_code(
-            runtime, conn, ACCOUNT, serial, mfa.code_at(seed, step + 25), much_later
+            runtime, conn, ACCOUNT, serial, mfa.code_at(seed, step + 25), much_later, owner="alice"
         )
 
 

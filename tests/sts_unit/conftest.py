@@ -85,7 +85,9 @@ def iam(runtime, monkeypatch) -> FakeIam:
     monkeypatch.setattr(
         mfa,
         "verify_mfa_code",
-        lambda rt, conn, account, serial, code, now: fake.mfa.get(serial) == code,
+        lambda rt, conn, account, serial, code, now, *, owner: (
+            owner is not None and fake.mfa.get(serial) == code
+        ),
     )
 
     def resolve(self, arn):

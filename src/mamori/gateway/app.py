@@ -31,6 +31,8 @@ from mamori.gateway.sigv4 import (
     AuthFailure,
     SignatureInfo,
     auth_error,
+    check_s3_auth_mechanism,
+    check_scope,
     extract_signature,
     max_clock_skew,
     verify,
@@ -269,6 +271,8 @@ class Gateway:
         clock)."""
         service = route.service.service_name
         try:
+            if service == "s3" and request.query_string:
+                check_s3_auth_mechanism(request)
             info = extract_signature(request)
             if info is None:
                 if route.operation.auth_type == "none" or service in ANONYMOUS_SERVICES:
@@ -277,11 +281,21 @@ class Gateway:
                         self.runtime.settings.region
                     )
                 raise AuthFailure("missing_auth", "Missing Authentication Token")
+            check_scope(info, _signing_name(route.service), self.runtime.settings.region)
             credential = self.runtime.credentials.lookup(info.access_key_id)
-            if credential is None:
-                raise AuthFailure("unknown_key", "unknown access key")
+            if credential is None or (
+                credential.session_token_hash is not None and not info.session_token
+            ):
+                # A temporary key is known only with its session token (S3 answers
+                # InvalidAccessKeyId without one; the other services' codes are the same as
+                # for a bad token).
+                raise AuthFailure(
+                    "unknown_key", "unknown access key", access_key_id=info.access_key_id
+                )
             if credential.status != "Active":
-                raise AuthFailure("inactive_key", "inactive access key")
+                raise AuthFailure(
+                    "inactive_key", "inactive access key", access_key_id=info.access_key_id
+                )
             verify(
                 request,
                 info,

@@ -33,6 +33,7 @@ PRESIGN_NOT_YET_VALID = "presign_not_yet_valid"
 INVALID_TOKEN = "invalid_token"
 EXPIRED_TOKEN = "expired_token"
 PAYLOAD_HASH_MISMATCH = "payload_hash_mismatch"
+WRONG_SCOPE = "wrong_scope"  # a credential scoped to another service, or to no real region
 
 KINDS = frozenset(
     {
@@ -48,6 +49,7 @@ KINDS = frozenset(
         INVALID_TOKEN,
         EXPIRED_TOKEN,
         PAYLOAD_HASH_MISMATCH,
+        WRONG_SCOPE,
     }
 )
 
@@ -152,6 +154,7 @@ _JSON = {
     INVALID_TOKEN: ("UnrecognizedClientException", 400, INVALID_TOKEN_MESSAGE),
     EXPIRED_TOKEN: ("ExpiredTokenException", 400, EXPIRED_TOKEN_MESSAGE),
     PAYLOAD_HASH_MISMATCH: ("InvalidSignatureException", 400, SIGNATURE_MISMATCH_MESSAGE),
+    WRONG_SCOPE: ("InvalidSignatureException", 400, None),
 }
 _QUERY = {
     MISSING_AUTH: ("MissingAuthenticationToken", 403, "Request is missing Authentication Token"),
@@ -166,6 +169,7 @@ _QUERY = {
     INVALID_TOKEN: ("InvalidClientTokenId", 403, INVALID_TOKEN_MESSAGE),
     EXPIRED_TOKEN: ("ExpiredToken", 403, EXPIRED_TOKEN_MESSAGE),
     PAYLOAD_HASH_MISMATCH: ("SignatureDoesNotMatch", 403, SIGNATURE_MISMATCH_MESSAGE),
+    WRONG_SCOPE: ("SignatureDoesNotMatch", 403, None),
 }
 # The API-Gateway-style front of the REST services answers 403 and drops the final period.
 _REST = {
@@ -181,6 +185,7 @@ _REST = {
     INVALID_TOKEN: ("UnrecognizedClientException", 403, INVALID_TOKEN_MESSAGE[:-1]),
     EXPIRED_TOKEN: ("ExpiredTokenException", 403, EXPIRED_TOKEN_MESSAGE),
     PAYLOAD_HASH_MISMATCH: ("InvalidSignatureException", 403, SIGNATURE_MISMATCH_MESSAGE),
+    WRONG_SCOPE: ("InvalidSignatureException", 403, None),
 }
 _TABLES = {"json": _JSON, "query": _QUERY, "rest": _REST}
 

@@ -1,8 +1,8 @@
 """Which service and operation a request is for, decided from the models alone.
 
 In order: ``X-Amz-Target`` (JSON protocols), the rpc-v2-cbor path
-``/service/<Service>/operation/<Op>``, the query protocol's ``Action`` (service from the SigV4
-credential scope or ``Version``), then the REST routes built from each model's
+``/service/<Service>/operation/<Op>``, the query protocol's ``Action`` and ``Version`` (which
+names the service), then the REST routes built from each model's
 ``http.requestUri`` and method, for the service named by the credential scope (S3 when the
 request is unsigned). S3 buckets may also come from the host name (virtual-hosted style).
 
@@ -230,17 +230,30 @@ class Router:
     def _route_query(
         self, action: str, request: HttpRequest, scope: tuple[str, str] | None
     ) -> Route:
-        service = self.by_signing_name.get(scope[1]) if scope else None
-        if service is None or not self._has_protocol(service, ("query",)):
-            service = self.query_by_version.get(request.form_value("Version") or "")
-        if service is None:
+        """The query API named by ``Version`` (each query service's is its own) and ``Action``.
+
+        The credential scope does not choose the service: a signature scoped to another one is
+        refused when it is checked against the route. A missing or foreign ``Version`` finds no
+        operation, as in AWS ("Could not find operation ... for version ...")."""
+        version = request.form_value("Version")
+        service = self.query_by_version.get(version) if version else None
+        if service is not None:
+            route = self._named_route(service, action, "query")
+            if route is not None:
+                return route
+        scoped = self.by_signing_name.get(scope[1]) if scope else None
+        if scoped is None or not self._has_protocol(scoped, ("query",)):
+            scoped = service
+        if scoped is None:
             raise AwsError("InvalidAction", f"The action {action} is not valid for this endpoint.")
-        route = self._named_route(service, action, "query")
-        if route is None:
+        if self._named_route(scoped, action, "query") is None:
             raise AwsError(
                 "InvalidAction", f"The action {action} is not valid for this web service."
             )
-        return route
+        raise AwsError(
+            "InvalidAction",
+            f"Could not find operation {action} for version {version or 'NO_VERSION_SPECIFIED'}",
+        )
 
     # REST
 

@@ -53,6 +53,7 @@ from mamori.gateway.auth_errors import (
     PRESIGN_NOT_YET_VALID,
     SIGNATURE_MISMATCH,
     SKEWED,
+    WRONG_SCOPE,
     AuthFailure,
     amz_timestamp,
     auth_error,
@@ -60,6 +61,7 @@ from mamori.gateway.auth_errors import (
     skew_message,
 )
 from mamori.protocols.base import HttpRequest
+from mamori.regions import KNOWN_REGIONS, is_region
 
 __all__ = [
     "ALGORITHM",
@@ -71,6 +73,8 @@ __all__ = [
     "AuthFailure",
     "SignatureInfo",
     "auth_error",
+    "check_s3_auth_mechanism",
+    "check_scope",
     "extract_signature",
     "max_clock_skew",
     "signing_key",
@@ -263,6 +267,47 @@ def extract_signature(request: HttpRequest) -> SignatureInfo | None:
         if any(name in query for name in _PRESIGN_PARAMS):
             return _from_query(request, query)
     return None
+
+
+_ONE_MECHANISM = (
+    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
+    "string parameter or the Authorization header should be specified"
+)
+_SIGV2_UNSUPPORTED = (
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+)
+
+
+def check_s3_auth_mechanism(request: HttpRequest) -> None:
+    """S3 refuses to choose between credentials: an Authorization header beside presign query
+    parameters (SigV4's ``X-Amz-Algorithm`` or SigV2's ``Signature``), or both of those, is
+    InvalidArgument; a SigV2 presigned URL (``Signature``, ``AWSAccessKeyId``, ``Expires``) is
+    refused as a SigV2 header is, not taken for an anonymous request."""
+    query_string = request.query_string
+    if "Signature" not in query_string and "X-Amz-Algorithm" not in query_string:
+        return  # also covers "X-Amz-Signature": the query is parsed only when it may matter
+    query = request.query
+    v4_query = "X-Amz-Algorithm" in query
+    v2_query = "Signature" in query
+    authorization = request.headers.get("authorization")
+    if authorization is not None and (v4_query or v2_query):
+        raise _one_mechanism({"ArgumentName": "Authorization", "ArgumentValue": authorization})
+    if v4_query and v2_query:
+        raise _one_mechanism({"ArgumentName": "Authorization"})
+    if v2_query:
+        raise _incomplete(
+            _SIGV2_UNSUPPORTED, s3_code="InvalidRequest", s3_message=_SIGV2_UNSUPPORTED
+        )
+
+
+def _one_mechanism(fields: dict[str, str]) -> AuthFailure:
+    return AuthFailure(
+        MALFORMED,
+        _ONE_MECHANISM,
+        s3_code="InvalidArgument",
+        s3_message=_ONE_MECHANISM,
+        s3_fields=fields,
+    )
 
 
 def _incomplete(message: str, **context) -> AuthFailure:
@@ -475,6 +520,31 @@ def _from_query(request: HttpRequest, query: dict[str, list[str]]) -> SignatureI
         payload_hash,
         timestamp,
     )
+
+
+def check_scope(info: SignatureInfo, signing_name: str, s3_region: str) -> None:
+    """Refuse a credential scoped to a region AWS does not have (checked first, as AWS does) or
+    to a service other than ``signing_name``, the answering service's. ``s3_region`` is the
+    region S3 names as the one expected."""
+    if info.service == signing_name and info.region in KNOWN_REGIONS:
+        return  # the common case: one comparison and one set lookup
+    code, prefix = _s3_prefix(info.presigned)
+    if not is_region(info.region):
+        raise AuthFailure(
+            WRONG_SCOPE,
+            f"Credential should be scoped to a valid region, not '{info.region}'. ",
+            s3_code=code,
+            s3_message=f"{prefix}the region '{info.region}' is wrong; expecting '{s3_region}'",
+            s3_fields={"Region": s3_region},
+        )
+    if info.service != signing_name:
+        raise AuthFailure(
+            WRONG_SCOPE,
+            f"Credential should be scoped to correct service: '{signing_name}'. ",
+            s3_code=code,
+            s3_message=f'{prefix}incorrect service "{info.service}". This endpoint belongs to '
+            f'"{signing_name}".',
+        )
 
 
 def _s3_prefix(presigned: bool) -> tuple[str, str]:

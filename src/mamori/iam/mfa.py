@@ -219,18 +219,28 @@ def device_user(runtime, conn, account_id: str, serial_number: str) -> str | Non
 
 
 def verify_mfa_code(
-    runtime, conn, account_id: str, serial_number: str, code: str, now: datetime
+    runtime,
+    conn,
+    account_id: str,
+    serial_number: str,
+    code: str,
+    now: datetime,
+    *,
+    owner: str | None,
 ) -> bool:
-    """Whether ``code`` is a valid, unused TOTP code of an enabled virtual MFA device.
+    """Whether ``code`` is a valid, unused TOTP code of a virtual MFA device enabled for the IAM
+    user ``owner`` (None: a caller that owns no device, such as a role session).
 
     A code is accepted for the current 30-second step or one step either side; once accepted,
     that step and every earlier one are spent (recorded through ``conn``, so pass the calling
-    request's transaction). Returns False for an unknown or unassigned device, a wrong code, or
-    a replayed one.
+    request's transaction). Returns False for an unknown device, one not assigned to ``owner``,
+    a wrong code, or a replayed one.
     """
+    if owner is None:
+        return False
     devices = MfaDevices(runtime, conn, account_id)
     device = devices.find(serial_number)
-    if device is None or not device.get("User"):
+    if device is None or (device.get("User") or "").lower() != owner.lower():
         return False
     if not (isinstance(code, str) and len(code) == DIGITS and code.isdigit()):
         return False

@@ -105,14 +105,24 @@ def load_session(conn, access_key_id: str) -> dict | None:
     return row.facts if row is not None else None
 
 
-def new_session_token() -> str:
-    """An opaque session token (only its SHA-256 is stored)."""
-    return base64.b64encode(b"mamori-sts\x00" + secrets.token_bytes(96)).decode()
+TOKEN_PREFIX = b"mamori-sts\x00"
+TOKEN_RANDOM_BYTES = 96
 
 
-def issue_credentials(directory, conn, principal: Principal) -> dict[str, Any]:
+def new_session_token(min_size: int = 0) -> str:
+    """An opaque session token (only its SHA-256 is stored) of at least ``min_size`` characters:
+    STS's MinimumSessionTokenSize, met with more random bytes (Base64 gives 4 characters for
+    every 3 bytes)."""
+    random_bytes = max(TOKEN_RANDOM_BYTES, -(-min_size * 3 // 4) - len(TOKEN_PREFIX))
+    return base64.b64encode(TOKEN_PREFIX + secrets.token_bytes(random_bytes)).decode()
+
+
+def issue_credentials(
+    directory, conn, principal: Principal, *, min_token_size: int | None = None
+) -> dict[str, Any]:
     """Create a temporary credential for ``principal`` (whose ``session`` says when it expires)
-    in the caller's transaction; returns STS's ``Credentials`` structure.
+    in the caller's transaction; returns STS's ``Credentials`` structure. ``min_token_size``:
+    the request's MinimumSessionTokenSize.
 
     ``principal.access_key_id`` is replaced by the new ``ASIA…`` key id.
     """
@@ -125,7 +135,7 @@ def issue_credentials(directory, conn, principal: Principal) -> dict[str, Any]:
         raise ValueError("a temporary credential needs a session")
     access_key_id = new_access_key_id("ASIA")
     secret = new_secret_access_key()
-    token = new_session_token()
+    token = new_session_token(min_token_size or 0)
     principal = replace(principal, access_key_id=access_key_id)
     directory.add(
         conn,

@@ -221,3 +221,23 @@ def session_name_ok(name: str) -> None:
             f"1 validation error detected: Value '{name}' at 'roleSessionName' failed to "
             "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
         )
+
+
+# A source identity's rules: sourceIdentityType of the STS model, and the reserved prefix.
+_SOURCE_IDENTITY_MIN = 2
+_SOURCE_IDENTITY_MAX = 256
+_SOURCE_IDENTITY_PATTERN = re.compile(r"[\w+=,.@-]*", re.ASCII)
+
+
+def source_identity_problem(value: str) -> str | None:
+    """What is wrong with a source identity (AssumeRole's SourceIdentity, or the
+    ``source_identity`` claim of a web identity token), or None."""
+    if len(value) < _SOURCE_IDENTITY_MIN:
+        return f"Member must have length greater than or equal to {_SOURCE_IDENTITY_MIN}"
+    if len(value) > _SOURCE_IDENTITY_MAX:
+        return f"Member must have length less than or equal to {_SOURCE_IDENTITY_MAX}"
+    if _SOURCE_IDENTITY_PATTERN.fullmatch(value) is None:
+        return "Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+    if value.lower().startswith("aws:"):
+        return "SourceIdentity can't start with the prefix aws:"
+    return None

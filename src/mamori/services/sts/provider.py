@@ -139,7 +139,10 @@ class StsProvider(Provider):
         texts.extend(self._managed_policy_text(conn, account, arn) for arn in arns)
         return texts, inline, arns
 
-    def _verify_mfa(self, conn, account: str, params, now) -> bool:
+    def _verify_mfa(self, conn, caller: Principal, params, now) -> bool:
+        """Whether the call proves MFA with a device of the caller's own (AWS: "the MFA device
+        that is associated with the user who is making the call"); a device of anyone else
+        fails as a wrong code does."""
         serial, code = params.get("SerialNumber"), params.get("TokenCode")
         if serial is None and code is None:
             return False
@@ -154,7 +157,12 @@ class StsProvider(Provider):
             raise domain.access_denied(
                 "MultiFactorAuthentication failed, unable to validate MFA code."
             ) from None
-        if not verify_mfa_code(self.runtime, conn, account, serial, code, now):
+        # Only IAM users own virtual MFA devices (the root user's MFA is managed outside the
+        # API; role and federated sessions have none).
+        owner = caller.user_name if caller.type == "IAMUser" else None
+        if not verify_mfa_code(
+            self.runtime, conn, caller.account_id, serial, code, now, owner=owner
+        ):
             raise domain.access_denied(
                 "MultiFactorAuthentication failed with invalid MFA one time pass code."
             )
@@ -194,9 +202,10 @@ class StsProvider(Provider):
                 f"{inherited_si}."
             )
         source_identity = source_identity or inherited_si
-        if source_identity and source_identity.lower().startswith("aws:"):
-            raise domain.validation_error("SourceIdentity can't start with the prefix aws:")
-        mfa = self._verify_mfa(conn, caller.account_id, params, ctx.now)
+        problem = domain.source_identity_problem(source_identity) if source_identity else None
+        if problem is not None:
+            raise domain.validation_error(problem)
+        mfa = self._verify_mfa(conn, caller, params, ctx.now)
 
         account, role = self._role(conn, role_arn)
         trust = self._trust_policy(role) if role is not None else None
@@ -249,7 +258,12 @@ class StsProvider(Provider):
             tags=dict(role.get("Tags") or {}),
             session=session,
         )
-        credentials = issue_credentials(self.runtime.credentials, conn, principal)
+        credentials = issue_credentials(
+            self.runtime.credentials,
+            conn,
+            principal,
+            min_token_size=params.get("MinimumSessionTokenSize"),
+        )
         ctx.add_resource(role_arn, "AWS::IAM::Role")
         result: dict[str, Any] = {
             "Credentials": credentials,
@@ -291,8 +305,12 @@ class StsProvider(Provider):
         size = domain.packed_policy_size([inline] if inline else [], arns, tags)
         domain.check_packed_size(size)
         source_identity = claims.get(SOURCE_IDENTITY_CLAIM)
-        if source_identity is not None and not isinstance(source_identity, str):
-            raise webidentity.invalid_token("The source_identity claim must be a string.")
+        if source_identity is not None:
+            if not isinstance(source_identity, str):
+                raise webidentity.invalid_token("The source_identity claim must be a string.")
+            problem = domain.source_identity_problem(source_identity)
+            if problem is not None:
+                raise webidentity.invalid_token(f"The source_identity claim is invalid: {problem}")
 
         _, role = self._role(conn, role_arn)
         trust = self._trust_policy(role) if role is not None else None
@@ -347,7 +365,12 @@ class StsProvider(Provider):
             tags=dict(role.get("Tags") or {}),
             session=session,
         )
-        credentials = issue_credentials(self.runtime.credentials, conn, principal)
+        credentials = issue_credentials(
+            self.runtime.credentials,
+            conn,
+            principal,
+            min_token_size=params.get("MinimumSessionTokenSize"),
+        )
         result: dict[str, Any] = {
             "Credentials": credentials,
             "SubjectFromWebIdentityToken": subject,
@@ -412,7 +435,7 @@ class StsProvider(Provider):
         caller = ctx.principal
         duration = domain.token_duration(params.get("DurationSeconds"), root=caller.is_root)
         conn = ctx.transaction()
-        mfa = self._verify_mfa(conn, caller.account_id, params, ctx.now)
+        mfa = self._verify_mfa(conn, caller, params, ctx.now)
         now = ctx.now.replace(microsecond=0)
         session = Session(
             issued=now,
@@ -421,7 +444,10 @@ class StsProvider(Provider):
             mfa_authenticated_at=now if mfa else None,
         )
         credentials = issue_credentials(
-            self.runtime.credentials, conn, replace(caller, session=session)
+            self.runtime.credentials,
+            conn,
+            replace(caller, session=session),
+            min_token_size=params.get("MinimumSessionTokenSize"),
         )
         return {"Credentials": credentials}
 
@@ -458,7 +484,12 @@ class StsProvider(Provider):
             tags=dict(caller.tags),
             session=session,
         )
-        credentials = issue_credentials(self.runtime.credentials, conn, principal)
+        credentials = issue_credentials(
+            self.runtime.credentials,
+            conn,
+            principal,
+            min_token_size=params.get("MinimumSessionTokenSize"),
+        )
         result: dict[str, Any] = {
             "Credentials": credentials,
             "FederatedUser": {"FederatedUserId": principal.principal_id, "Arn": arn},
