@@ -132,3 +132,7 @@ def authorize(
         resource_policy=effective_policy(ctx, bucket),
         resource_account=bucket.account,
     )
+    if bucket.account != ctx.account_id:
+        # A call on another account's bucket is journaled for the bucket owner too (its
+        # resources name the owner); same-account calls keep their records as they are.
+        ctx.add_resource(bucket.arn, "AWS::S3::Bucket", bucket.account)
