@@ -273,3 +273,37 @@ def test_cloudtrails_own_sse_kms_delivery_is_recorded_as_an_aws_service_call(ser
     assert record["resources"][0]["ARN"] == key_arn
     assert record["recipientAccountId"] == ACCOUNT
     ct.stop_logging(Name=name)
+
+
+# -- logging periods ------------------------------------------------------------------------------
+
+
+def test_a_trail_stopped_and_started_before_delivery_delivers_what_it_logged(fresh_server):
+    server = fresh_server.start("--allow-time-travel")
+    ct, s3, kms = server.client("cloudtrail"), server.client("s3"), server.client("kms")
+    bucket = trail_bucket(s3)
+    name = unique("trail-restart")
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    ct.start_logging(Name=name)
+    time_travel(server, 2)
+    logged_before = kms.list_aliases()["ResponseMetadata"]["RequestId"]
+    time_travel(server, 2)
+    stopped = ct.stop_logging(Name=name)["ResponseMetadata"]["RequestId"]
+    time_travel(server, 2)
+    unlogged = kms.list_aliases()["ResponseMetadata"]["RequestId"]
+    time_travel(server, 2)
+    restarted = ct.start_logging(Name=name)["ResponseMetadata"]["RequestId"]
+    time_travel(server, 2)
+    logged_after = kms.list_aliases()["ResponseMetadata"]["RequestId"]
+    time_travel(server, 61)
+
+    delivered = {
+        record["requestID"]: record["eventName"]
+        for records in log_files(s3, bucket).values()
+        for record in records
+    }
+    assert delivered.get(logged_before) == "ListAliases"
+    assert delivered.get(stopped) == "StopLogging"
+    assert delivered.get(restarted) == "StartLogging"
+    assert delivered.get(logged_after) == "ListAliases"
+    assert unlogged not in delivered
