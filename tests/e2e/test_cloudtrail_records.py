@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.e2e.s3_helpers import new_bucket
-from tests.e2e.sts_helpers import allow, document, time_travel, trust, unique
+from tests.e2e.sts_helpers import allow, document, new_user, time_travel, trust, unique
 from tests.e2e.test_cloudtrail_delivery import key_policy, log_files
 from tests.e2e.test_cloudtrail_lookup import lookup, wait_for
 from tests.e2e.test_cloudtrail_trails import ACCOUNT, trail_bucket
@@ -307,3 +307,39 @@ def test_a_trail_stopped_and_started_before_delivery_delivers_what_it_logged(fre
     assert delivered.get(restarted) == "StartLogging"
     assert delivered.get(logged_after) == "ListAliases"
     assert unlogged not in delivered
+
+
+# -- STS credential-issuing calls -----------------------------------------------------------------
+
+
+def test_credential_issuing_sts_get_calls_are_writes_with_their_response(server):
+    _, _, user = new_user(server, allow("sts:GetFederationToken"))
+    sts, ct = user("sts"), server.client("cloudtrail")
+    session = sts.get_session_token()
+    federated = sts.get_federation_token(Name="fed", Policy=document(allow("s3:ListBucket")))
+    identity = sts.get_caller_identity()
+    for response, name in (
+        (session, "GetSessionToken"),
+        (federated, "GetFederationToken"),
+    ):
+        _, record, _ = wait_for(
+            ct, "EventName", name, _by_request(response["ResponseMetadata"]["RequestId"])
+        )
+        assert record["readOnly"] is False
+        credentials = record["responseElements"]["credentials"]
+        assert credentials["accessKeyId"] == response["Credentials"]["AccessKeyId"]
+        assert "expiration" in credentials
+        text = json.dumps(record)
+        assert response["Credentials"]["SecretAccessKey"] not in text
+        assert response["Credentials"]["SessionToken"] not in text
+    _, record, _ = wait_for(
+        ct,
+        "EventName",
+        "GetFederationToken",
+        _by_request(federated["ResponseMetadata"]["RequestId"]),
+    )
+    assert record["responseElements"]["federatedUser"]["arn"] == federated["FederatedUser"]["Arn"]
+    _, record, _ = wait_for(
+        ct, "EventName", "GetCallerIdentity", _by_request(identity["ResponseMetadata"]["RequestId"])
+    )
+    assert record["readOnly"] is True

@@ -97,7 +97,14 @@ def shared_event_id(
     return shared_event_id_of(request_id)
 
 
+# Operations named like reads that CloudTrail records as writes: STS's credential-issuing Get*
+# calls (readOnly false, with the credentials and federated user in responseElements).
+_WRITE_NAMES = frozenset({"GetSessionToken", "GetFederationToken"})
+
+
 def is_read_only(operation_name: str) -> bool:
+    if operation_name in _WRITE_NAMES:
+        return False
     return operation_name in _READ_ONLY_NAMES or operation_name.startswith(_READ_ONLY_PREFIXES)
 
 
