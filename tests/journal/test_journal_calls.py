@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from mamori.gateway import audit
 from mamori.iam.principals import Principal
-from mamori.journal.calls import CALL_LAYOUT, is_call, record_of_call
+from mamori.journal.calls import CALL_LAYOUT, is_call, owner_copies, record_of_call
 from mamori.service_models import service_model
 from mamori.store.schema import journal_table
 from tests.journal.conftest import WRITERS, make_journal
@@ -185,3 +185,35 @@ def test_appended_calls_are_stored_as_records_with_their_index_columns(store, wr
     )
     assert bool(listed.read_only) and listed.region == "eu-west-1"
     assert not columns[expected[2]["eventID"]].read_only
+
+
+OWNER_KEY = [
+    {"ARN": "arn:aws:kms:eu-west-1:999988887777:key/k", "accountId": "999988887777", "type": "k"}
+]
+
+
+def test_a_cross_account_call_has_a_copy_for_the_resource_owner():
+    call = _call(resources=OWNER_KEY)
+    copies = owner_copies(call)
+    assert len(copies) == 1
+    mine, theirs = record_of_call(call), record_of_call(copies[0])
+    assert (mine["recipientAccountId"], theirs["recipientAccountId"]) == (
+        "123456789012",
+        "999988887777",
+    )
+    assert mine["sharedEventID"] == theirs["sharedEventID"]
+    assert mine["eventID"] != theirs["eventID"]
+    assert theirs["userIdentity"] == {
+        "type": "AWSAccount",
+        "principalId": "AIDAALICE",
+        "accountId": "123456789012",
+    }
+    # the same ids after a resend to a writer
+    assert record_of_call(owner_copies(list(call))[0])["eventID"] == theirs["eventID"]
+
+
+def test_calls_in_the_callers_account_only_have_no_copies():
+    assert owner_copies(_call()) == []
+    denied = _call(resources=OWNER_KEY, error_code="AccessDeniedException", error_message="no")
+    assert owner_copies(denied) == []
+    assert "sharedEventID" not in record_of_call(denied)

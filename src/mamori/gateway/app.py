@@ -41,6 +41,7 @@ from mamori.gateway.streams import body_stream, read_body, sha256_checked
 from mamori.iam.principals import Principal, anonymous_principal
 from mamori.iam.session_limits import check_session_limits
 from mamori.ids import random_uuid
+from mamori.journal.calls import owner_copies
 from mamori.protocols import get_parser, get_serializer
 from mamori.protocols.base import HttpRequest, HttpResponse
 from mamori.service_models import service_model
@@ -188,6 +189,13 @@ class Gateway:
                     runtime.journal.append_in(ctx.transaction(), call)
                 else:
                     runtime.journal.append(call)
+                copies = owner_copies(call)
+                if copies:  # a cross-account call: the resource owners' records
+                    if ctx.in_transaction:
+                        for copy in copies:
+                            runtime.journal.append_in(ctx.transaction(), copy)
+                    else:
+                        runtime.journal.append_many(copies)
             ctx.finish(commit=True)
             return get_serializer(route.protocol).serialize(route.operation, output, request_id)
         except AwsError as error:
@@ -217,11 +225,10 @@ class Gateway:
             ctx.finish(commit=False)
         if self.runtime.settings.journal:
             with contextlib.suppress(AwsError):
-                self.runtime.journal.append(
-                    self._record(
-                        route, request, principal, region, request_id, params, None, error, ctx, now
-                    )
+                call = self._record(
+                    route, request, principal, region, request_id, params, None, error, ctx, now
                 )
+                self.runtime.journal.append_many([call, *owner_copies(call)])
         if route is not None:
             return get_serializer(route.protocol).serialize_error(
                 route.service, route.operation, error, request_id

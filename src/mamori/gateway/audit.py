@@ -14,8 +14,15 @@ from botocore.model import OperationModel
 
 from mamori.gateway.redaction import redact
 from mamori.iam.principals import Principal, Session
+from mamori.ids import random_uuid
 from mamori.journal import new_event_id
-from mamori.journal.calls import EVENT_VERSION, make_call, record_of_call
+from mamori.journal.calls import (
+    EVENT_VERSION,
+    make_call,
+    record_of_call,
+    resource_owners,
+    shared_event_id_of,
+)
 from mamori.memo import PerObject
 
 # Global services whose events CloudTrail records in us-east-1, whatever region the request was
@@ -69,7 +76,35 @@ _READ_ONLY_NAMES = frozenset(
 )
 
 
+# A cross-account request refused because access is denied is journaled in the caller's account
+# only (KMS guide, "Logging AWS KMS API calls with AWS CloudTrail").
+_CALLER_ONLY_ERRORS = frozenset({"AccessDenied", "AccessDeniedException"})
+
+
+def shared_event_id(
+    resources: list[dict[str, str]] | None,
+    caller_account: str,
+    request_id: str,
+    error_code: str | None,
+) -> str | None:
+    """The sharedEventID of a call that is journaled for the owners of its resources too, or
+    None for a call that stays in the caller's account (the common case: no resource of another
+    account)."""
+    if not resources or error_code in _CALLER_ONLY_ERRORS:
+        return None
+    if not resource_owners(resources, caller_account):
+        return None
+    return shared_event_id_of(request_id)
+
+
+# Operations named like reads that CloudTrail records as writes: STS's credential-issuing Get*
+# calls (readOnly false, with the credentials and federated user in responseElements).
+_WRITE_NAMES = frozenset({"GetSessionToken", "GetFederationToken"})
+
+
 def is_read_only(operation_name: str) -> bool:
+    if operation_name in _WRITE_NAMES:
+        return False
     return operation_name in _READ_ONLY_NAMES or operation_name.startswith(_READ_ONLY_PREFIXES)
 
 
@@ -235,6 +270,53 @@ def build_call(
         resources or None,
         principal.account_id,
         (host or "") if tls else None,
+        shared_event_id(resources, principal.account_id, request_id, error_code),
+    )
+
+
+def invoked_identity(principal: Principal, invoked_by: str) -> dict[str, Any]:
+    """userIdentity of a call an AWS service made: on a caller's behalf, the caller's identity
+    with ``invokedBy``; on its own (a service principal), ``AWSService``."""
+    if principal.type == "AWSService":
+        return {"type": "AWSService", "invokedBy": invoked_by}
+    return {**_cached_identity(principal), "invokedBy": invoked_by}
+
+
+def service_call(
+    operation: OperationModel,
+    principal: Principal,
+    invoked_by: str,
+    region: str,
+    event_time: datetime,
+    params: dict[str, Any],
+    error_code: str | None,
+    error_message: str | None,
+    resources: list[dict[str, str]] | None,
+) -> tuple:
+    """The record, in compact form, of a call an AWS service (``invoked_by``, such as
+    ``s3.amazonaws.com``) made to another service for ``principal`` — S3 asking KMS for an
+    object's data key — as CloudTrail records it: the service as source IP address and user
+    agent, a request id of its own, no responseElements."""
+    facts = operation_facts(operation)
+    request_id = random_uuid()
+    return make_call(
+        invoked_identity(principal, invoked_by),
+        facts.event_source,
+        operation.name,
+        facts.region or region,
+        invoked_by,
+        invoked_by,
+        error_code,
+        (error_message or "") if error_code is not None else None,
+        redact(params, operation.input_shape) or None,
+        None,
+        request_id,
+        int(event_time.timestamp() * 1000),
+        facts.read_only,
+        resources or None,
+        principal.account_id,
+        None,
+        shared_event_id(resources, principal.account_id, request_id, error_code),
     )
 
 

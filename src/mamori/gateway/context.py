@@ -87,9 +87,12 @@ class RequestContext:
             self._conn.close()
             self._conn = self._tx = None
 
-    def add_resource(self, arn: str, resource_type: str) -> None:
-        """Name a resource the call touched (CloudTrail's ``resources``)."""
-        self.resources.append({"ARN": arn, "accountId": self.account_id, "type": resource_type})
+    def add_resource(self, arn: str, resource_type: str, owner: str | None = None) -> None:
+        """Name a resource the call touched (CloudTrail's ``resources``): its accountId is the
+        account in its ARN, or ``owner`` for an ARN without one (an S3 bucket's)."""
+        entry = resource_entry(arn, resource_type, owner or self.account_id)
+        if entry not in self.resources:
+            self.resources.append(entry)
 
     def authorize(
         self,
@@ -156,6 +159,11 @@ class RequestContext:
 # Principals whose identity is an IAM user: the user (long-term keys or GetSessionToken) and
 # the federated user of GetFederationToken.
 _USER_BACKED = frozenset({"IAMUser", "FederatedUser"})
+
+
+def resource_entry(arn: str, resource_type: str, owner: str) -> dict[str, str]:
+    """One element of a record's ``resources``; ``owner`` counts for account-less ARNs."""
+    return {"ARN": arn, "accountId": _account_of(arn) or owner, "type": resource_type}
 
 
 def _account_of(resource: str) -> str | None:

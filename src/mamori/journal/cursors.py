@@ -101,10 +101,13 @@ class Consumer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> int:
+    def run_once(self, up_to: int | None = None) -> int:
+        """One batch (of entries up to seq ``up_to`` when given)."""
         if self.position is None:
             self.position = self.cursors.get(self.name)
         entries: list[JournalEntry] = self.journal.read(self.position, self.batch_size)
+        if up_to is not None:
+            entries = [entry for entry in entries if entry.seq <= up_to]
         if not entries:
             return 0
         last = entries[-1].seq
@@ -118,11 +121,13 @@ class Consumer:
         self.position = last
         return len(entries)
 
-    def run_until_idle(self, max_batches: int = 1_000_000) -> int:
-        """Process batches until nothing is left to read now; returns entries handled."""
+    def run_until_idle(self, max_batches: int = 1_000_000, up_to: int | None = None) -> int:
+        """Process batches until nothing is left to read now (up to seq ``up_to``: a handler
+        whose work is journaled too leaves those records for its next run); returns entries
+        handled."""
         total = 0
         for _ in range(max_batches):
-            n = self.run_once()
+            n = self.run_once(up_to)
             if n == 0:
                 break
             total += n

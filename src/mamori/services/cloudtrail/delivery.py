@@ -90,10 +90,30 @@ def delivered_record(record: dict[str, Any], ev: selectors.EventView) -> dict[st
     out["managementEvent"] = False
     out["eventCategory"] = categories.DATA
     out["resources"] = [
-        {"type": t, "ARN": a, "accountId": record.get("recipientAccountId")}
-        for t, a in ev.resources
+        {"type": t, "ARN": a, "accountId": owner}
+        for (t, a), owner in zip(ev.resources, resource_owners(record, ev), strict=True)
     ]
     return out
+
+
+def resource_owners(record: dict[str, Any], ev: selectors.EventView) -> list[str]:
+    """The account of each of a data event's resources: as the journal named it, else the one
+    in its ARN, else (an S3 object) its bucket's owner, else the recipient's."""
+    named = {
+        r.get("ARN"): r.get("accountId")
+        for r in record.get("resources") or ()
+        if isinstance(r, dict) and r.get("accountId")
+    }
+    bucket_owner = next(
+        (named[a] for t, a in ev.resources if t == "AWS::S3::Bucket" and a in named), None
+    )
+    recipient = record.get("recipientAccountId")
+    return [named.get(a) or _arn_account(a) or bucket_owner or recipient for _, a in ev.resources]
+
+
+def _arn_account(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and parts[4] else None
 
 
 class Delivery:
@@ -128,7 +148,9 @@ class Delivery:
             self.runtime.journal.flush()
         except TimeoutError:
             log.warning("cloudtrail delivery: journal not flushed; delivering what is durable")
-        delivered = self.consumer.run_until_idle()
+        # The KMS calls this delivery makes (SSE-KMS log files) are journaled: they go in the
+        # next delivery, as in AWS, not in this one (which would never end).
+        delivered = self.consumer.run_until_idle(up_to=self.runtime.journal.last_seq())
         self.run_digests(now)
         return delivered
 

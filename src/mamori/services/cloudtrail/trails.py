@@ -32,6 +32,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 _ARN = re.compile(r"^arn:aws[a-z\-]*:cloudtrail:([a-z0-9\-]+):(\d{12}):trail/(.+)$")
 _IP = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
 SERVICE = "cloudtrail"
+# Logging periods a trail remembers (the events of each are delivered, however often logging
+# stops and starts between two deliveries).
+MAX_LOGGING_INTERVALS = 100
 
 
 def trail_arn(region: str, account: str, name: str) -> str:
@@ -109,17 +112,32 @@ class Trail:
         self.status["ValidationSince"] = iso(now)
         self.status.pop("Digests", None)
 
+    def start_logging(self, now: datetime) -> None:
+        self.status["IsLogging"] = True
+        self.status["StartLoggingTime"] = iso(now)
+        intervals = self.status.setdefault("LoggingIntervals", [])
+        intervals.append([iso(now), None])
+        del intervals[:-MAX_LOGGING_INTERVALS]
+
+    def stop_logging(self, now: datetime) -> None:
+        self.status["IsLogging"] = False
+        self.status["StopLoggingTime"] = iso(now)
+        intervals = self.status.get("LoggingIntervals")
+        if intervals and intervals[-1][1] is None:
+            intervals[-1][1] = iso(now)
+
     def covers(self, region: str, when: datetime) -> bool:
-        """Was the trail logging ``region``'s events at ``when``?"""
+        """Was the trail logging ``region``'s events at ``when``? Every period it logged counts,
+        not only the latest: a trail stopped and started again before the next delivery still
+        delivers what happened while it logged before (including the StopLogging call)."""
         if not self.multi_region and region != self.region:
             return False
-        started = parse_iso(self.status.get("StartLoggingTime"))
-        if started is None or when < started.replace(microsecond=0):
-            return False
-        if self.logging:
-            return True
-        stopped = parse_iso(self.status.get("StopLoggingTime"))
-        return stopped is not None and when <= stopped
+        intervals = self.status.get("LoggingIntervals")
+        if intervals is None:  # a trail saved before its logging periods were kept
+            intervals = [[self.status.get("StartLoggingTime"), self.status.get("StopLoggingTime")]]
+            if self.logging:
+                intervals[0][1] = None
+        return any(_within(when, start, stop) for start, stop in intervals)
 
     def description(self) -> dict[str, Any]:
         c = self.config
@@ -153,6 +171,16 @@ class Trail:
             .where(_t.arn == self.arn)
             .values(config=self.config, status=self.status, tags=self.tags)
         )
+
+
+def _within(when: datetime, start: str | None, stop: str | None) -> bool:
+    """Whether an event of ``when`` (to the second) happened in the logging period from ``start``
+    until ``stop`` (None: still logging)."""
+    started = parse_iso(start)
+    if started is None or when < started.replace(microsecond=0):
+        return False
+    stopped = parse_iso(stop)
+    return stopped is None or when <= stopped
 
 
 def load_trails(conn, account: str | None = None) -> list[Trail]:
@@ -474,8 +502,7 @@ class TrailOps:
             trail = self._find(conn, ctx, params["Name"], home_only=True)
         ctx.authorize("cloudtrail:StartLogging", trail.arn)
         if not trail.logging:
-            trail.status["IsLogging"] = True
-            trail.status["StartLoggingTime"] = iso(ctx.now)
+            trail.start_logging(ctx.now)
             if trail.validation:
                 trail.start_digest_chain(ctx.now)
             conn = ctx.transaction()
@@ -488,8 +515,7 @@ class TrailOps:
             trail = self._find(conn, ctx, params["Name"], home_only=True)
         ctx.authorize("cloudtrail:StopLogging", trail.arn)
         if trail.logging:
-            trail.status["IsLogging"] = False
-            trail.status["StopLoggingTime"] = iso(ctx.now)
+            trail.stop_logging(ctx.now)
             trail.save(ctx.transaction())
         ctx.add_resource(trail.arn, "AWS::CloudTrail::Trail")
         return {}

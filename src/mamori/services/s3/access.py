@@ -141,3 +141,7 @@ def authorize(
         # denied errors for requests made to resources within the same AWS account").
         explain_denial=in_owner_account(ctx, bucket),
     )
+    if bucket.account != ctx.account_id:
+        # A call on another account's bucket is journaled for the bucket owner too (its
+        # resources name the owner); same-account calls keep their records as they are.
+        ctx.add_resource(bucket.arn, "AWS::S3::Bucket", bucket.account)

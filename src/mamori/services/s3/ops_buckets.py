@@ -152,7 +152,7 @@ class BucketOps(S3Base):
             objects.drop_upload(conn, upload_id, ctx.now)
         buckets.delete(conn, name)
         self._record_bucket(ctx, conn, bucket, deleted=True)
-        ctx.add_resource(bucket.arn, "AWS::S3::Bucket")
+        ctx.add_resource(bucket.arn, "AWS::S3::Bucket", bucket.account)
         self._schedule_gc()
         return {}
 
@@ -232,7 +232,7 @@ class BucketOps(S3Base):
         buckets.save_config(conn, bucket.name, config)
         bucket.config = config
         self._record_bucket(ctx, conn, bucket)
-        ctx.add_resource(bucket.arn, "AWS::S3::Bucket")
+        ctx.add_resource(bucket.arn, "AWS::S3::Bucket", bucket.account)
 
     # -- default encryption ---------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from datetime import datetime
 from typing import Any
 
 from mamori.errors import AwsError
+from mamori.gateway.context import resource_entry
 from mamori.iam.policy import PolicySet, RequestFacts, evaluate, parse_policy
 from mamori.iam.principals import Principal
 from mamori.services.s3 import access, buckets, encryption, objects
@@ -104,8 +105,8 @@ class ServiceContext:
     def store(self):
         return self.runtime.store
 
-    def add_resource(self, arn: str, resource_type: str) -> None:
-        self.resources.append({"ARN": arn, "accountId": self.account_id, "type": resource_type})
+    def add_resource(self, arn: str, resource_type: str, owner: str | None = None) -> None:
+        self.resources.append(resource_entry(arn, resource_type, owner or self.account_id))
 
     def condition_keys(self) -> dict[str, Any]:
         keys: dict[str, Any] = {
