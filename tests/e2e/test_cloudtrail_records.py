@@ -185,20 +185,21 @@ def test_a_call_on_another_accounts_bucket_is_recorded_for_the_bucket_owner(serv
                     {
                         "Effect": "Allow",
                         "Principal": {"AWS": f"arn:aws:iam::{other_account}:root"},
-                        "Action": "s3:GetBucketPolicy",
+                        "Action": "s3:GetBucketVersioning",
                         "Resource": f"arn:aws:s3:::{bucket}",
                     }
                 ],
             }
         ),
     )
-    response = other_client("s3").get_bucket_policy(Bucket=bucket)
+    # (the bucket policy operations answer other accounts 405: a bucket read they may call)
+    response = other_client("s3").get_bucket_versioning(Bucket=bucket)
     request_id = response["ResponseMetadata"]["RequestId"]
     _, owner_copy, _ = wait_for(
-        server.client("cloudtrail"), "EventName", "GetBucketPolicy", _by_request(request_id)
+        server.client("cloudtrail"), "EventName", "GetBucketVersioning", _by_request(request_id)
     )
     _, caller_copy, _ = wait_for(
-        other_client("cloudtrail"), "EventName", "GetBucketPolicy", _by_request(request_id)
+        other_client("cloudtrail"), "EventName", "GetBucketVersioning", _by_request(request_id)
     )
     assert owner_copy["sharedEventID"] == caller_copy["sharedEventID"]
     bucket_arn = f"arn:aws:s3:::{bucket}"
