@@ -253,3 +253,35 @@ def test_simulation_reports_the_context_keys_it_missed(server):
         ContextEntries=[source_ip],
     )["EvaluationResults"][0]
     assert result["MissingContextValues"] == ["s3:prefix"]
+
+
+def test_always_present_global_keys_are_in_the_request_context(server):
+    """aws:PrincipalIsAWSService (false for IAM principals), aws:ResourceAccount and
+    aws:UserAgent are in every signed request's context, so AWS's data-perimeter statements
+    work: a Deny conditioned on them applies, an Allow conditioned on them allows."""
+    iam = server.client("iam")
+    name, own = user_with_keys(server, iam)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="perimeter",
+        PolicyDocument=doc(
+            allow(
+                "iam:GetUser",
+                Condition={
+                    "StringEquals": {"aws:ResourceAccount": ACCOUNT},
+                    "StringLike": {"aws:UserAgent": "*Boto3*"},
+                },
+            ),
+            allow("iam:ListUsers"),
+            deny("iam:ListUsers", Condition={"Bool": {"aws:PrincipalIsAWSService": "false"}}),
+            allow("iam:ListRoles"),
+            deny("iam:ListRoles", Condition={"StringNotEquals": {"aws:ResourceAccount": ACCOUNT}}),
+        ),
+    )
+    own.get_user(UserName=name)  # allowed only with both keys present and matching
+    with pytest.raises(ClientError) as error:
+        own.list_users()
+    assert denied(error, name, "iam:ListUsers").endswith(
+        "with an explicit deny in an identity-based policy"
+    )
+    own.list_roles(MaxItems=1)  # the caller's own account: the perimeter Deny does not apply

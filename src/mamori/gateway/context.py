@@ -141,6 +141,7 @@ class RequestContext:
             source_ip=self.request.source_ip,
             secure=self.request.secure,
             region=self.region,
+            user_agent=self.request.headers.get("user-agent", ""),
         )
 
     def _principal_with_user_tags(self) -> Principal:

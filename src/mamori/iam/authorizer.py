@@ -33,8 +33,11 @@ def global_condition_keys(
     source_ip: str,
     secure: bool,
     region: str,
+    user_agent: str | None = None,
 ) -> dict[str, Any]:
-    """The request's global condition keys (aws:*), as AWS sets them for this principal."""
+    """The request's global condition keys (aws:*), as AWS sets them for this principal.
+
+    ``aws:ResourceAccount`` depends on the resource of each check: :func:`authorize` adds it."""
     keys: dict[str, Any] = {
         "aws:CurrentTime": now,
         "aws:EpochTime": int(now.timestamp()),
@@ -46,6 +49,12 @@ def global_condition_keys(
         "aws:userid": principal.principal_id,
         "aws:ViaAWSService": False,
     }
+    if user_agent is not None:  # "always included in the request context"
+        keys["aws:UserAgent"] = user_agent
+    if principal.type != "Anonymous":
+        # Present in every signed request: false for IAM principals (AWS's data-perimeter Deny
+        # statements exclude service principals with it), true only for service principals.
+        keys["aws:PrincipalIsAWSService"] = False
     if principal.type == "IAMUser" and principal.user_name:
         keys["aws:username"] = principal.user_name
     tags = dict(principal.tags)
@@ -72,9 +81,13 @@ def global_condition_keys(
 
 
 def _merged_keys(
-    request_keys: Mapping[str, Any], context: Mapping[str, Any] | None
+    request_keys: Mapping[str, Any],
+    context: Mapping[str, Any] | None,
+    resource_account: str | None = None,
 ) -> dict[str, Any]:
     merged = dict(request_keys)
+    if resource_account:  # the account that owns the resource (always present for KMS, S3, IAM)
+        merged["aws:ResourceAccount"] = resource_account
     if context:
         merged.update(context)
     return merged
@@ -114,7 +127,7 @@ def authorize(
     if isinstance(resource_policy, str):
         resource_policy = parse_policy(resource_policy, "resource")
     # Either mapping may itself be deferred: nothing is built unless a statement reads a key.
-    merged = DeferredKeys(partial(_merged_keys, request_keys, context))
+    merged = DeferredKeys(partial(_merged_keys, request_keys, context, resource_account))
     session = principal.session
     facts = RequestFacts(
         action=action,

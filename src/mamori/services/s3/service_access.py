@@ -116,6 +116,7 @@ class ServiceContext:
             "aws:RequestedRegion": self.region,
             "aws:SourceAccount": self.account_id,
             "aws:ViaAWSService": False,
+            "aws:PrincipalIsAWSService": True,
         }
         if self.source_arn:
             keys["aws:SourceArn"] = self.source_arn
