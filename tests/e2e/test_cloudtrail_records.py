@@ -427,3 +427,34 @@ def test_a_failed_decrypt_records_the_algorithm_and_no_secret(server):
     assert record["requestParameters"]["encryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
     assert record["requestParameters"]["encryptionContext"] == {"a": "other"}
     assert "ciphertextBlob" not in record["requestParameters"]
+
+
+# -- SNS notifications: no topic exists in mamori -------------------------------------------------
+
+
+def _refused_for_its_topic(call) -> None:
+    with pytest.raises(ClientError) as refused:
+        call()
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InsufficientSnsTopicPolicyException"
+    assert error["Message"] == "SNS Topic does not exist or the topic policy is incorrect!"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_trail_naming_an_sns_topic_is_refused_and_nothing_changes(server):
+    ct, s3 = server.client("cloudtrail"), server.client("s3")
+    bucket = trail_bucket(s3)
+    name = unique("trail-sns")
+    _refused_for_its_topic(
+        lambda: ct.create_trail(Name=name, S3BucketName=bucket, SnsTopicName="no-such-topic")
+    )
+    assert ct.describe_trails(trailNameList=[name])["trailList"] == []
+
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    _refused_for_its_topic(
+        lambda: ct.update_trail(Name=name, SnsTopicName="no-such-topic", S3KeyPrefix="changed")
+    )
+    trail = ct.get_trail(Name=name)["Trail"]
+    assert "SnsTopicName" not in trail
+    assert "S3KeyPrefix" not in trail
+    ct.delete_trail(Name=name)
