@@ -204,3 +204,85 @@ def test_s3_object_operations_are_data_events_in_the_journal_record():
     for service, operation in (("s3", "CreateBucket"), ("s3", "ListObjectsV2"), ("kms", "Decrypt")):
         record = _record(service, operation, "us-east-1")
         assert (record["eventCategory"], record["managementEvent"]) == ("Management", True)
+
+
+def _request_parameters(service, operation, params, resources=None, host="s3.local:4566"):
+    return audit.build_record(
+        operation=service_model(service).operation_model(operation),
+        principal=root_principal(A, "AKIAROOT"),
+        region="us-east-1",
+        event_time=ISSUED,
+        source_ip="10.0.0.1",
+        user_agent="ua",
+        request_id="r",
+        params=params,
+        output=None,
+        error_code=None,
+        error_message=None,
+        resources=resources,
+        tls=False,
+        host=host,
+    )["requestParameters"]
+
+
+def test_s3_names_each_member_as_it_travels_over_http():
+    put = {"Bucket": "b", "Key": "k", "Body": b"x", "Tagging": "a=b", "ACL": "private"}
+    assert _request_parameters("s3", "PutObject", put) == {
+        "bucketName": "b",
+        "key": "k",
+        "x-amz-tagging": "a=b",
+        "x-amz-acl": "private",
+        "Host": "s3.local:4566",
+    }
+    tagging = {"Bucket": "b", "Tagging": {"TagSet": [{"Key": "a", "Value": "b"}]}}
+    recorded = _request_parameters("s3", "PutBucketTagging", tagging)
+    assert recorded["tagging"] == "" and "Tagging" in recorded
+    listed = _request_parameters("s3", "ListObjectsV2", {"Bucket": "b", "StartAfter": "x"})
+    assert listed == {
+        "bucketName": "b",
+        "list-type": "2",
+        "start-after": "x",
+        "Host": "s3.local:4566",
+    }
+    complete = {"Bucket": "b", "Key": "k", "UploadId": "u", "MultipartUpload": {"Parts": []}}
+    assert set(_request_parameters("s3", "CompleteMultipartUpload", complete)) == {
+        "bucketName",
+        "key",
+        "uploadId",
+        "CompleteMultipartUpload",
+        "Host",
+    }
+    assert _request_parameters("s3", "PutBucketPolicy", {"Bucket": "b", "Policy": "{}"}) == {
+        "bucketName": "b",
+        "bucketPolicy": "{}",
+        "policy": "",
+        "Host": "s3.local:4566",
+    }
+
+
+def test_other_services_keep_the_member_names_and_record_no_host():
+    assert _request_parameters("iam", "GetUser", {"UserName": "a"}) == {"userName": "a"}
+
+
+def test_decrypt_records_the_key_it_used_unless_the_request_named_one():
+    key = f"arn:aws:kms:us-east-1:{A}:key/1234"
+    used = [{"ARN": key, "accountId": A, "type": "AWS::KMS::Key"}]
+    assert _request_parameters("kms", "Decrypt", {"CiphertextBlob": b"c"}, used) == {
+        "keyId": key,
+        "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }
+    named = {
+        "CiphertextBlob": b"c",
+        "KeyId": "alias/app",
+        "EncryptionAlgorithm": "RSAES_OAEP_SHA_256",
+    }
+    assert _request_parameters("kms", "Decrypt", named, used) == {
+        "keyId": "alias/app",
+        "encryptionAlgorithm": "RSAES_OAEP_SHA_256",
+    }
+    # GenerateDataKey records what the request said (KMS guide, ct-generatedatakey)
+    generated = {"KeyId": key, "KeySpec": "AES_256"}
+    assert _request_parameters("kms", "GenerateDataKey", generated, used) == {
+        "keyId": key,
+        "keySpec": "AES_256",
+    }

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -344,3 +345,116 @@ def test_credential_issuing_sts_get_calls_are_writes_with_their_response(server)
         ct, "EventName", "GetCallerIdentity", _by_request(identity["ResponseMetadata"]["RequestId"])
     )
     assert record["readOnly"] is True
+
+
+# -- requestParameters as each service records them ---------------------------------------------
+
+
+def test_s3_records_request_parameters_under_their_http_names_with_the_host(server):
+    s3, ct = server.client("s3"), server.client("cloudtrail")
+    bucket = new_bucket(s3, "names")
+    put = s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    get = s3.get_bucket_versioning(Bucket=bucket, ExpectedBucketOwner=ACCOUNT)
+    host = urlsplit(server.endpoint).netloc
+
+    _, put_record, _ = wait_for(
+        ct, "EventName", "PutBucketVersioning", _by_request(put["ResponseMetadata"]["RequestId"])
+    )
+    _, get_record, _ = wait_for(
+        ct, "EventName", "GetBucketVersioning", _by_request(get["ResponseMetadata"]["RequestId"])
+    )
+    assert put_record["requestParameters"]["bucketName"] == bucket
+    assert put_record["requestParameters"]["Host"] == host
+    assert put_record["requestParameters"]["versioning"] == ""
+    assert "VersioningConfiguration" in put_record["requestParameters"]
+    assert "bucket" not in put_record["requestParameters"]
+    assert get_record["requestParameters"] == {
+        "bucketName": bucket,
+        "Host": host,
+        "versioning": "",
+        "x-amz-expected-bucket-owner": ACCOUNT,
+    }
+
+
+def test_kms_records_the_algorithms_and_key_it_used_though_the_request_left_them_out(server):
+    kms, ct = server.client("kms"), server.client("cloudtrail")
+    key_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    other_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    context = {"Department": "Engineering"}
+    encrypted = kms.encrypt(KeyId=key_arn, Plaintext=b"secret!", EncryptionContext=context)
+    blob = encrypted["CiphertextBlob"]
+    decrypted = kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)
+    reencrypted = kms.re_encrypt(
+        CiphertextBlob=blob, SourceEncryptionContext=context, DestinationKeyId=other_arn
+    )
+
+    def record_of(name, response):
+        _, record, _ = wait_for(
+            ct, "EventName", name, _by_request(response["ResponseMetadata"]["RequestId"])
+        )
+        return record["requestParameters"]
+
+    assert record_of("Encrypt", encrypted) == {
+        "keyId": key_arn,
+        "encryptionContext": context,
+        "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }
+    assert record_of("Decrypt", decrypted) == {
+        "keyId": key_arn,
+        "encryptionContext": context,
+        "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }
+    assert record_of("ReEncrypt", reencrypted) == {
+        "sourceEncryptionContext": context,
+        "sourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        "destinationKeyId": other_arn,
+        "destinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }
+
+
+def test_a_failed_decrypt_records_the_algorithm_and_no_secret(server):
+    kms, ct = server.client("kms"), server.client("cloudtrail")
+    key_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    blob = kms.encrypt(KeyId=key_arn, Plaintext=b"secret!", EncryptionContext={"a": "b"})[
+        "CiphertextBlob"
+    ]
+    with pytest.raises(ClientError) as refused:
+        kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "other"})
+    assert refused.value.response["Error"]["Code"] == "InvalidCiphertextException"
+    request_id = refused.value.response["ResponseMetadata"]["RequestId"]
+    _, record, _ = wait_for(ct, "EventName", "Decrypt", _by_request(request_id))
+    assert record["errorCode"] == "InvalidCiphertextException"
+    assert record["requestParameters"]["encryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    assert record["requestParameters"]["encryptionContext"] == {"a": "other"}
+    assert "ciphertextBlob" not in record["requestParameters"]
+
+
+# -- SNS notifications: no topic exists in mamori -------------------------------------------------
+
+
+def _refused_for_its_topic(call) -> None:
+    with pytest.raises(ClientError) as refused:
+        call()
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InsufficientSnsTopicPolicyException"
+    assert error["Message"] == "SNS Topic does not exist or the topic policy is incorrect!"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_trail_naming_an_sns_topic_is_refused_and_nothing_changes(server):
+    ct, s3 = server.client("cloudtrail"), server.client("s3")
+    bucket = trail_bucket(s3)
+    name = unique("trail-sns")
+    _refused_for_its_topic(
+        lambda: ct.create_trail(Name=name, S3BucketName=bucket, SnsTopicName="no-such-topic")
+    )
+    assert ct.describe_trails(trailNameList=[name])["trailList"] == []
+
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    _refused_for_its_topic(
+        lambda: ct.update_trail(Name=name, SnsTopicName="no-such-topic", S3KeyPrefix="changed")
+    )
+    trail = ct.get_trail(Name=name)["Trail"]
+    assert "SnsTopicName" not in trail
+    assert "S3KeyPrefix" not in trail
+    ct.delete_trail(Name=name)

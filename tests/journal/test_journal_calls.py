@@ -79,7 +79,11 @@ def test_a_call_is_the_cloudtrail_record_in_awss_key_order():
     assert (record["eventSource"], record["eventName"]) == ("kms.amazonaws.com", "Encrypt")
     # the plaintext never reaches the journal: redacted before the call is queued
     assert "secret" not in json.dumps(call, default=str)
-    assert record["requestParameters"] == {"keyId": "alias/app"}
+    # (KMS records the algorithm it used though the request left it out)
+    assert record["requestParameters"] == {
+        "keyId": "alias/app",
+        "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }
     assert record["responseElements"] is None  # Encrypt is read-only for CloudTrail's purposes
     assert record["tlsDetails"] == {
         "tlsVersion": "TLSv1.3",

@@ -259,7 +259,7 @@ class Gateway:
             request.secure,
             source,
             name,
-            request.host if request.secure else None,
+            request.host,
         )
 
     # Authentication

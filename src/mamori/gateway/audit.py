@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from botocore.model import OperationModel
 
+from mamori.gateway import request_parameters
 from mamori.gateway.redaction import redact
 from mamori.iam.principals import Principal, Session
 from mamori.ids import random_uuid
@@ -196,6 +197,8 @@ class OperationFacts(NamedTuple):
     event_source: str
     read_only: bool
     region: str | None  # the region all its events belong to (global services), else None
+    # how its requestParameters differ from its redacted input (None: they do not)
+    recording: request_parameters.Recording | None
 
 
 _FACTS: dict[OperationModel, OperationFacts] = {}
@@ -211,8 +214,23 @@ def operation_facts(operation: OperationModel) -> OperationFacts:
             f"{prefix}.amazonaws.com",
             is_read_only(operation.name),
             GLOBAL_REGION if global_service else None,
+            request_parameters.recording_of(operation),
         )
     return facts
+
+
+def recorded_request(
+    operation: OperationModel,
+    recording: request_parameters.Recording | None,
+    params: dict[str, Any] | None,
+    host: str | None,
+    resources: list[dict[str, str]] | None,
+) -> dict[str, Any] | None:
+    """A call's requestParameters: its input, redacted, as CloudTrail records it."""
+    redacted = redact(params, operation.input_shape) or None if params else None
+    if recording is None:
+        return redacted
+    return request_parameters.record(recording, redacted, host, resources)
 
 
 # The userIdentity of the principals seen lately: a credential's principal is one long-lived
@@ -241,16 +259,19 @@ def build_call(
     """The record of one call in the journal's compact form (:mod:`mamori.journal.calls`);
     ``operation`` is None when no operation could be identified (the source and name then come
     from what the request claimed). Everything that needs the models — redaction, which
-    operations are read-only, global regions — is worked out here. The gateway passes the
-    arguments by position: sixteen keywords cost it ~2 µs a call."""
+    operations are read-only, global regions — is worked out here. ``host`` is the request's
+    Host header (tlsDetails' clientProvidedHostHeader, S3's ``Host`` parameter). The gateway
+    passes the arguments by position: sixteen keywords cost it ~2 µs a call."""
     if operation is not None:
         name = operation.name
-        source, read_only, global_region = operation_facts(operation)
+        source, read_only, global_region, recording = operation_facts(operation)
         if global_region is not None:
             region = global_region
+        request = recorded_request(operation, recording, params, host, resources)
     else:
         name, source = unrouted_name, unrouted_source
         read_only = is_read_only(name)
+        request = None
     return make_call(
         _cached_identity(principal),
         source,
@@ -260,7 +281,7 @@ def build_call(
         user_agent,
         error_code,
         (error_message or "") if error_code is not None else None,
-        redact(params, operation.input_shape) or None if params else None,
+        request,
         redact(output, operation.output_shape) or None
         if output and not read_only and error_code is None
         else None,
@@ -308,7 +329,7 @@ def service_call(
         invoked_by,
         error_code,
         (error_message or "") if error_code is not None else None,
-        redact(params, operation.input_shape) or None,
+        recorded_request(operation, facts.recording, params, None, resources),
         None,
         request_id,
         int(event_time.timestamp() * 1000),

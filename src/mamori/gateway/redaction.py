@@ -95,7 +95,7 @@ def _structure(shape: Shape) -> Redactor:
             action = _WALK
         else:
             action = _COPY
-        plan[name] = (_camel(name), action, member)
+        plan[name] = (camel(name), action, member)
 
     def redact_structure(value: Any, depth: int) -> Any:
         if depth > MAX_DEPTH or not isinstance(value, dict):
@@ -145,7 +145,7 @@ def _map(value_shape: Shape) -> Redactor:
     return redact_map
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
     # CloudTrail lower-cases the first character only: "KeyId" -> "keyId".
     if not name or name[0].islower():
         return name

@@ -348,6 +348,7 @@ class TrailOps:
                     "TrailAlreadyExistsException",
                     f"Trail {name} already exists for customer: {ctx.account_id}",
                 )
+        self._check_sns_topic(params.get("SnsTopicName"))
         self._check_destination(ctx, arn, config)
         tags = _tags_of(params.get("TagsList"))
         _check_tag_count(tags)
@@ -373,6 +374,15 @@ class TrailOps:
         ctx.add_resource(arn, "AWS::CloudTrail::Trail")
         row = conn.execute(sa.select(trails_table).where(_t.arn == arn)).first()
         return _trail_output(Trail(row))
+
+    @staticmethod
+    def _check_sns_topic(topic: str | None) -> None:
+        """mamori has no SNS, so no topic exists: AWS refuses a trail that names a missing one."""
+        if topic:
+            raise AwsError(
+                "InsufficientSnsTopicPolicyException",
+                "SNS Topic does not exist or the topic policy is incorrect!",
+            )
 
     @staticmethod
     def _check_cloudwatch(config: dict[str, Any]) -> None:
@@ -417,6 +427,7 @@ class TrailOps:
                 "Multi-Region trail must include global service events.",
             )
         self._check_cloudwatch(config)
+        self._check_sns_topic(params.get("SnsTopicName"))
         self._check_destination(ctx, trail.arn, config)
         trail.save(ctx.transaction())
         ctx.add_resource(trail.arn, "AWS::CloudTrail::Trail")
