@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from mamori import __version__
+from mamori.errors import AwsError
 from mamori.gateway.streams import read_body
 from mamori.protocols.base import HttpRequest, HttpResponse
 
@@ -63,7 +64,11 @@ async def _clock(runtime, request: HttpRequest, receive) -> HttpResponse:
     if not runtime.settings.allow_time_travel:
         return _error(403, "time travel is disabled; start the server with --allow-time-travel")
     try:
-        body = json.loads(await read_body(receive, 65536, None) or b"{}")
+        request.body = await read_body(receive, 65536, request.headers.get("content-length"))
+    except AwsError as error:
+        return _error(error.status or 400, error.message)
+    try:
+        body = json.loads(request.body or b"{}")
         if not isinstance(body, dict):
             raise ValueError("expected a JSON object")
         if "advance_seconds" in body:

@@ -1,0 +1,120 @@
+"""mamori's own server surface: connection handling, /_mamori/clock, health, reset, settings."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_client
+
+
+def _exchange(endpoint: str, *messages: bytes, timeout: float = 3.0) -> tuple[list[bytes], bool]:
+    """Send ``messages`` on one connection, each once the one before was answered; return the
+    responses and whether the server closed the connection instead of answering them all."""
+    parts = urlsplit(endpoint)
+    responses: list[bytes] = []
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        reader = sock.makefile("rb")
+        for message in messages:
+            try:
+                sock.sendall(message)
+                response = _read_response(reader)
+            except TimeoutError:  # neither answered nor closed: the message was swallowed
+                return responses, False
+            except ConnectionError:
+                return responses, True
+            if response is None:
+                return responses, True
+            responses.append(response)
+    return responses, False
+
+
+def _read_response(reader) -> bytes | None:
+    """One response (head and Content-Length body), or None when the connection has closed."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = reader.readline()
+        if not line:
+            return None
+        head += line
+    length = 0
+    for line in head.decode("latin-1").lower().split("\r\n"):
+        if line.startswith("content-length:"):
+            length = int(line.split(":", 1)[1])
+    return head + reader.read(length)
+
+
+def _head(response: bytes) -> str:
+    return response.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+
+
+# A request answered before its body was read must not leave the body to be taken for the next
+# request on the connection (RFC 9110 10.1.1): the connection is closed after the answer.
+
+
+def test_refused_uploads_on_one_client_all_get_their_own_error(server):
+    server.client("s3").create_bucket(Bucket="surface-desync")
+    stranger = make_client(
+        server.endpoint,
+        "s3",
+        aws_access_key_id="AKIADOESNOTEXIST0000",
+        aws_secret_access_key="x" * 40,
+    )
+    for _ in range(3):  # botocore sends Expect: 100-continue; mamori refuses before the body
+        with pytest.raises(ClientError) as error:
+            stranger.put_object(Bucket="surface-desync", Key="k", Body=b"hello world")
+        assert error.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+        assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    with pytest.raises(ClientError) as error:
+        stranger.list_objects_v2(Bucket="surface-desync")
+    assert error.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+
+
+def test_a_body_over_the_limit_is_refused_and_the_connection_closed(server):
+    host = urlsplit(server.endpoint).netloc.encode()
+    too_large = (
+        b"POST / HTTP/1.1\r\nHost: " + host + b"\r\n"
+        b"X-Amz-Target: TrentService.ListKeys\r\n"
+        b"Content-Type: application/x-amz-json-1.1\r\n"
+        b"Expect: 100-continue\r\n"
+        b"Content-Length: 17000000\r\n\r\n"
+    )
+    responses, closed = _exchange(server.endpoint, too_large, _HEALTH % host)
+    assert len(responses) == 1
+    assert responses[0].startswith(b"HTTP/1.1 413 ")
+    assert "connection: close" in _head(responses[0])
+    assert closed  # rather than the health request being swallowed as the refused body
+
+
+def test_an_internal_endpoint_that_ignores_the_body_closes_the_connection(server):
+    host = urlsplit(server.endpoint).netloc.encode()
+    with_body = (
+        b"GET /_mamori/health HTTP/1.1\r\nHost: " + host + b"\r\n"
+        b"Expect: 100-continue\r\nContent-Length: 41\r\n\r\n"
+    )
+    responses, closed = _exchange(server.endpoint, with_body, _HEALTH % host)
+    assert len(responses) == 1
+    assert responses[0].startswith(b"HTTP/1.1 200 ")
+    assert "connection: close" in _head(responses[0])
+    assert closed
+
+
+def test_an_error_after_the_body_was_read_keeps_the_connection(server):
+    host = urlsplit(server.endpoint).netloc.encode()
+    unsigned = (
+        b"POST / HTTP/1.1\r\nHost: " + host + b"\r\n"
+        b"X-Amz-Target: TrentService.ListKeys\r\n"
+        b"Content-Type: application/x-amz-json-1.1\r\n"
+        b"Content-Length: 2\r\n\r\n{}"
+    )
+    responses, closed = _exchange(server.endpoint, unsigned, _HEALTH % host)
+    assert not closed
+    assert responses[0].startswith(b"HTTP/1.1 400 ")
+    assert "connection: close" not in _head(responses[0])
+    assert responses[1].startswith(b"HTTP/1.1 200 ")
+
+
+_HEALTH = b"GET /_mamori/health HTTP/1.1\r\nHost: %s\r\n\r\n"
