@@ -127,7 +127,12 @@ def cmd_clock(args: argparse.Namespace) -> int:
     settings = _settings(args)
     url = f"{args.endpoint or settings.endpoint_url}/_mamori/clock"
     if args.action == "advance":
-        body = {"advance_seconds": parse_duration(args.value)}
+        try:
+            body = {"advance_seconds": parse_duration(args.value)}
+        except ValueError:
+            raise SystemExit(
+                f"mamori: not a duration: {args.value!r} (examples: 90s, 15m, 2h, 1d)"
+            ) from None
     elif args.action == "set":
         body = {"set": args.value}
     else:
@@ -145,6 +150,9 @@ def cmd_clock(args: argparse.Namespace) -> int:
     except urllib.error.HTTPError as exc:
         print(exc.read().decode().strip(), file=sys.stderr)
         return 1
+    except OSError as exc:  # refused, unreachable, timed out (URLError is one)
+        reason = getattr(exc, "reason", exc)
+        raise SystemExit(f"mamori: cannot reach the server at {url}: {reason}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_client
+from tests.conftest import free_port, make_client
 
 
 def _exchange(endpoint: str, *messages: bytes, timeout: float = 3.0) -> tuple[list[bytes], bool]:
@@ -118,3 +124,82 @@ def test_an_error_after_the_body_was_read_keeps_the_connection(server):
 
 
 _HEALTH = b"GET /_mamori/health HTTP/1.1\r\nHost: %s\r\n\r\n"
+
+
+# POST /_mamori/clock: a move that cannot be made is refused with 400 and changes nothing.
+
+
+def _post_clock(endpoint: str, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(endpoint + "/_mamori/clock", data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _clock_offset(endpoint: str) -> float:
+    with urllib.request.urlopen(endpoint + "/_mamori/clock", timeout=10) as response:
+        return json.loads(response.read())["offset_seconds"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"advance_seconds": Infinity}',
+        b'{"advance_seconds": NaN}',
+        b'{"advance_seconds": 1e300}',
+        b'{"advance_seconds": 1e15}',
+        b'{"advance_seconds": 1e400}',
+        b'{"advance_seconds": 230000000000}',  # some 7300 years
+        b'{"advance_seconds": true}',
+        b'{"set": "9999-12-31T23:59:59Z"}',
+        b'{"set": 20300101}',
+    ],
+)
+def test_an_impossible_clock_move_is_refused_and_changes_nothing(server, body):
+    before = _clock_offset(server.endpoint)
+    status, answer = _post_clock(server.endpoint, body)
+    assert status == 400
+    assert answer["error"]
+    assert _clock_offset(server.endpoint) == before
+    assert server.client("sts").get_caller_identity()["Account"] == "000000000000"
+
+
+def test_the_clock_moves_up_to_its_limit_and_calls_keep_working(fresh_server):
+    fresh_server.start("--allow-time-travel")
+    status, answer = _post_clock(fresh_server.endpoint, b'{"set": "8999-12-31T00:00:00Z"}')
+    assert status == 200, answer
+    assert answer["now"].startswith("8999-12-31T")
+    assert fresh_server.client("sts").get_caller_identity()["Account"] == "000000000000"
+    iam = fresh_server.client("iam")
+    iam.create_user(UserName="late")
+    assert iam.get_user(UserName="late")["User"]["CreateDate"].year == 8999
+    status, _ = _post_clock(fresh_server.endpoint, b'{"advance_seconds": 172800}')
+    assert status == 400
+
+
+def test_the_clock_command_reports_bad_input_in_one_line(server):
+    result = _mamori("clock", "advance", "abc", "--endpoint", server.endpoint)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "mamori: not a duration: 'abc' (examples: 90s, 15m, 2h, 1d)"
+    ]
+
+
+def test_the_clock_command_without_a_server_says_so_in_one_line():
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    result = _mamori("clock", "--endpoint", nowhere)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mamori: cannot reach the server at {nowhere}")
+
+
+def _mamori(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mamori.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )

@@ -72,16 +72,28 @@ async def _clock(runtime, request: HttpRequest, receive) -> HttpResponse:
         if not isinstance(body, dict):
             raise ValueError("expected a JSON object")
         if "advance_seconds" in body:
-            clock.advance(float(body["advance_seconds"]))
+            clock.advance(_seconds(body["advance_seconds"]))
         elif "set" in body:
-            clock.set(datetime.fromisoformat(str(body["set"]).replace("Z", "+00:00")))
+            clock.set(_time(body["set"]))
         else:
             raise ValueError('give "advance_seconds" or "set"')
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         return _error(400, str(exc))
     # Work that fell due during the jump has run before anyone sees the new time.
     await asyncio.to_thread(runtime.scheduler.run_due)
     return _json(200, _clock_state(clock))
+
+
+def _seconds(value: Any) -> float:
+    if type(value) not in (int, float):  # JSON's true and false are not numbers
+        raise ValueError('"advance_seconds" must be a number of seconds')
+    return float(value)
+
+
+def _time(value: Any) -> datetime:
+    if type(value) is not str:
+        raise ValueError('"set" must be an ISO 8601 time such as 2030-01-01T00:00:00Z')
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _clock_state(clock) -> dict[str, Any]:
