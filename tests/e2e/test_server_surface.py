@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
@@ -203,3 +205,52 @@ def _mamori(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         timeout=60,
         env={**os.environ, **(env or {})},
     )
+
+
+# /_mamori/health tells a load balancer when the node refuses calls.
+
+
+def _health(endpoint: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(endpoint + "/_mamori/health", timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _wait_for(condition, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return result
+
+
+def _refused(sts) -> dict | None:
+    try:
+        sts.get_caller_identity()
+    except ClientError as error:
+        return error.response
+    return None
+
+
+def test_health_is_unavailable_while_calls_are_refused(fresh_server):
+    fresh_server.start()
+    sts = fresh_server.client("sts")
+    assert _health(fresh_server.endpoint)[1]["journal"] == {"writable": True}
+    blocker = sqlite3.connect(fresh_server.data_dir / "mamori.db", timeout=30)
+    blocker.execute("BEGIN EXCLUSIVE")  # the journal cannot be written from now on
+    try:
+        refused = _wait_for(lambda: _refused(sts), "calls kept being served")
+        assert refused["Error"]["Code"] == "ServiceUnavailable"
+        status, health = _health(fresh_server.endpoint)
+        assert status == 503
+        assert health["status"] == "unavailable"
+        assert health["journal"]["writable"] is False
+        assert "journal" in health["journal"]["error"]
+    finally:
+        blocker.rollback()
+        blocker.close()
+    _wait_for(lambda: _refused(sts) is None, "the server did not recover")
+    status, health = _health(fresh_server.endpoint)
+    assert (status, health["status"], health["journal"]) == (200, "ok", {"writable": True})

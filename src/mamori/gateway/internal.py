@@ -30,7 +30,8 @@ async def handle(gateway, request: HttpRequest, receive) -> HttpResponse:
     path = request.path.split("?", 1)[0].rstrip("/")
     runtime = gateway.runtime
     if path == "/_mamori/health" and request.method == "GET":
-        return _json(200, health(gateway))
+        report = await asyncio.to_thread(health, gateway)
+        return _json(200 if report["status"] == "ok" else 503, report)
     if path in ("/_mamori/reset", "/moto-api/reset") and request.method == "POST":
         if not runtime.settings.allow_reset:
             return _error(403, "reset is disabled; start the server with --allow-reset")
@@ -42,17 +43,30 @@ async def handle(gateway, request: HttpRequest, receive) -> HttpResponse:
 
 
 def health(gateway) -> dict[str, Any]:
+    """The node's health; "status" is "unavailable" while AWS calls are being refused (the
+    store unreachable, or the journal failing closed), so that a load balancer can tell."""
     runtime = gateway.runtime
+    store_ok = runtime.store.ping()
+    journal = _journal_health(runtime.journal)
     return {
-        "status": "ok",
+        "status": "ok" if store_ok and journal["writable"] else "unavailable",
         "version": __version__,
         "uptime_seconds": round(time.monotonic() - gateway.started, 3),
-        "store": {"dialect": runtime.store.dialect, "ok": runtime.store.ping()},
+        "store": {"dialect": runtime.store.dialect, "ok": store_ok},
+        "journal": journal,
         "services": {
             c.service: {"implemented": c.implemented, "total": c.total}
             for c in runtime.registry.coverage()
         },
     }
+
+
+def _journal_health(journal) -> dict[str, Any]:
+    try:
+        journal.check_writable()
+    except AwsError as refusal:
+        return {"writable": False, "error": refusal.message}
+    return {"writable": True}
 
 
 async def _clock(runtime, request: HttpRequest, receive) -> HttpResponse:
