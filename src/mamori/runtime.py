@@ -67,6 +67,7 @@ class Runtime:
         """Wipe all state (``/_mamori/reset``) and seed the default account again."""
         self.journal.flush()
         self.store.reset()
+        self.registry.after_reset()
         self.credentials.invalidate()
         self.clock.reset()
         self.root_credentials = self.seed()

@@ -254,3 +254,30 @@ def test_health_is_unavailable_while_calls_are_refused(fresh_server):
     _wait_for(lambda: _refused(sts) is None, "the server did not recover")
     status, health = _health(fresh_server.endpoint)
     assert (status, health["status"], health["journal"]) == (200, "ok", {"writable": True})
+
+
+# POST /_mamori/reset wipes the object bodies on disk with their rows.
+
+
+def _blob_files(data_dir) -> list:
+    return [path for path in (data_dir / "s3" / "blobs").rglob("*") if path.is_file()]
+
+
+def test_reset_deletes_the_object_bodies_on_disk(fresh_server):
+    fresh_server.start("--allow-reset")
+    s3 = fresh_server.client("s3")
+    s3.create_bucket(Bucket="surface-reset")
+    for key in ("a", "b", "c"):
+        s3.put_object(Bucket="surface-reset", Key=key, Body=key.encode() * 1000)
+    assert len(_blob_files(fresh_server.data_dir)) == 3
+    outside = fresh_server.data_dir / "s3" / "keep-me"
+    outside.write_text("not a blob")
+    request = urllib.request.Request(fresh_server.endpoint + "/_mamori/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+    assert _blob_files(fresh_server.data_dir) == []
+    assert outside.read_text() == "not a blob"
+    s3.create_bucket(Bucket="surface-reset")  # and the store works as before
+    s3.put_object(Bucket="surface-reset", Key="again", Body=b"again")
+    assert s3.get_object(Bucket="surface-reset", Key="again")["Body"].read() == b"again"
+    assert len(_blob_files(fresh_server.data_dir)) == 1
