@@ -7,16 +7,20 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from mamori.clock import Clock
-from mamori.config import Settings
-from mamori.iam.credentials import CredentialDirectory
+from mamori.config import SettingError, Settings
+from mamori.iam.credentials import AccessKeyInUse, CredentialDirectory
 from mamori.iam.identity_policies import IdentityPolicies
 from mamori.journal import Journal, JournalBase, ProcessJournal
+from mamori.journal.journal import describe_error
 from mamori.scheduler import Scheduler
 from mamori.services.registry import Registry
 from mamori.store import Store
+from mamori.store.engine import SchemaVersionError
 from mamori.store.resources import Resources
-from mamori.store.seal import load_master_key
+from mamori.store.seal import MasterKeyError, load_master_key
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +32,11 @@ class Runtime:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.clock = Clock()
         self.scheduler = Scheduler(self.clock)
-        master_key = load_master_key(data_dir, settings.master_key)
-        self.store = Store(data_dir, settings.database_url, master_key=master_key)
+        try:
+            master_key = load_master_key(data_dir, settings.master_key)
+        except MasterKeyError as exc:
+            raise SettingError(str(exc)) from None
+        self.store = _open_store(settings, data_dir, master_key)
         self.resources = Resources(self.store)
         self.journal: JournalBase
         if settings.journal_writer == "process":
@@ -47,13 +54,16 @@ class Runtime:
 
     def seed(self) -> tuple[str, str]:
         """Create (or load) the default account and its root credentials."""
-        return self.credentials.ensure_account(
-            self.settings.account_id,
-            now=self.clock.now(),
-            root_access_key_id=self.settings.root_access_key_id,
-            root_secret_access_key=self.settings.root_secret_access_key,
-            name="default",
-        )
+        try:
+            return self.credentials.ensure_account(
+                self.settings.account_id,
+                now=self.clock.now(),
+                root_access_key_id=self.settings.root_access_key_id,
+                root_secret_access_key=self.settings.root_secret_access_key,
+                name="default",
+            )
+        except AccessKeyInUse as exc:
+            raise SettingError(f"MAMORI_ROOT_ACCESS_KEY_ID: {exc}") from None
 
     def start(self) -> None:
         self.journal.start()
@@ -81,3 +91,16 @@ class Runtime:
             self.journal.close()
         finally:
             self.store.close()
+
+
+def _open_store(settings: Settings, data_dir: Path, master_key: bytes) -> Store:
+    """The store, or a SettingError naming what could not be opened (never the URL itself:
+    it may hold a password)."""
+    what = "MAMORI_DATABASE_URL" if settings.database_url else f"the database in {data_dir}"
+    try:
+        return Store(data_dir, settings.database_url, master_key=master_key)
+    except sa.exc.ArgumentError:  # its message would repeat the URL
+        raise SettingError(f"{what}: not a database URL mamori can use") from None
+    except (sa.exc.OperationalError, ImportError, ValueError, SchemaVersionError) as exc:
+        reason = " ".join(describe_error(exc).split())  # one line
+        raise SettingError(f"{what}: cannot open the database: {reason}") from None

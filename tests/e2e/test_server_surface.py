@@ -281,3 +281,24 @@ def test_reset_deletes_the_object_bodies_on_disk(fresh_server):
     s3.put_object(Bucket="surface-reset", Key="again", Body=b"again")
     assert s3.get_object(Bucket="surface-reset", Key="again")["Body"].read() == b"again"
     assert len(_blob_files(fresh_server.data_dir)) == 1
+
+
+# Settings mamori cannot work with stop it with one line naming them.
+
+
+def test_a_root_key_id_taken_by_an_iam_user_stops_the_server_with_one_line(fresh_server):
+    fresh_server.start()
+    iam = fresh_server.client("iam")
+    iam.create_user(UserName="holder")
+    taken = iam.create_access_key(UserName="holder")["AccessKey"]["AccessKeyId"]
+    assert fresh_server.stop() == 0
+    fresh_server.env = {
+        "MAMORI_ROOT_ACCESS_KEY_ID": taken,
+        "MAMORI_ROOT_SECRET_ACCESS_KEY": "another-secret-another-secret-another-sec",
+    }
+    with pytest.raises(RuntimeError, match="exited early"):
+        fresh_server.start()
+    log = fresh_server.log()
+    assert "Traceback" not in log
+    assert f"mamori: MAMORI_ROOT_ACCESS_KEY_ID: the access key {taken} already belongs to" in log
+    assert fresh_server.process.returncode == 1
