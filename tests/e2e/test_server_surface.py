@@ -302,3 +302,21 @@ def test_a_root_key_id_taken_by_an_iam_user_stops_the_server_with_one_line(fresh
     assert "Traceback" not in log
     assert f"mamori: MAMORI_ROOT_ACCESS_KEY_ID: the access key {taken} already belongs to" in log
     assert fresh_server.process.returncode == 1
+
+
+# Root's session credentials are not its root keys.
+
+
+def test_the_roots_session_credentials_survive_a_restart(fresh_server):
+    fresh_server.start()
+    session = fresh_server.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    assert fresh_server.stop() == 0
+    fresh_server.start()
+    temporary = make_client(
+        fresh_server.endpoint,
+        "sts",
+        aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"],
+        aws_session_token=session["SessionToken"],
+    )
+    assert temporary.get_caller_identity()["Arn"] == "arn:aws:iam::000000000000:root"

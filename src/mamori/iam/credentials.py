@@ -318,10 +318,11 @@ class CredentialDirectory:
                         account_id=account_id, name=name or f"account-{account_id}", created=now
                     )
                 )
-            rows = conn.execute(
+            rows = conn.execute(  # the root's long-term keys, not its session credentials
                 select(access_keys).where(
                     access_keys.c.account_id == account_id,
                     access_keys.c.principal_type == "Root",
+                    access_keys.c.session_token_hash.is_(None),
                 )
             ).all()
             if root_access_key_id and root_secret_access_key:
