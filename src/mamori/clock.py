@@ -65,6 +65,13 @@ class Clock:
             self._offset = target
         return self.now()
 
+    def restore(self, offset: timedelta) -> None:
+        """Take up a saved offset (one saved before a restart, or the one before a move that
+        could not be saved); ignored if negative or past LATEST."""
+        with self._lock:
+            if timedelta(0) <= offset <= LATEST - datetime.now(UTC):
+                self._offset = offset
+
     def reset(self) -> None:
         with self._lock:
             self._offset = timedelta(0)

@@ -4,7 +4,7 @@ and the provider registry. Built once by ``mamori serve`` and by tests."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -24,6 +24,9 @@ from mamori.store.seal import MasterKeyError, load_master_key
 
 log = logging.getLogger(__name__)
 
+# The mamori_settings key of the domain clock's offset from the wall clock (microseconds).
+CLOCK_OFFSET_SETTING = "clock_offset_microseconds"
+
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
@@ -38,6 +41,7 @@ class Runtime:
             raise SettingError(str(exc)) from None
         self.store = _open_store(settings, data_dir, master_key)
         self.resources = Resources(self.store)
+        self._restore_clock()
         self.journal: JournalBase
         if settings.journal_writer == "process":
             # group commit in a writer process, off the serving process's core and GIL
@@ -65,6 +69,39 @@ class Runtime:
         except AccessKeyInUse as exc:
             raise SettingError(f"MAMORI_ROOT_ACCESS_KEY_ID: {exc}") from None
 
+    # The domain clock's offset is saved, so that domain time does not run backwards across a
+    # restart (credentials issued before it would live longer, events get earlier times).
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the domain clock forward (ValueError for a move that cannot be made)."""
+        previous = self.clock.offset
+        self.clock.advance(seconds)
+        self._save_clock(previous)
+
+    def set_clock(self, when: datetime) -> None:
+        """Move the domain clock forward to ``when`` (ValueError as for ``advance_clock``)."""
+        previous = self.clock.offset
+        self.clock.set(when)
+        self._save_clock(previous)
+
+    def _save_clock(self, previous: timedelta) -> None:
+        try:
+            with self.store.begin() as conn:
+                self.store.set_setting(conn, CLOCK_OFFSET_SETTING, str(_microseconds(self.clock)))
+        except BaseException:
+            self.clock.restore(previous)  # a move that is not saved is not made
+            raise
+
+    def _restore_clock(self) -> None:
+        with self.store.connect() as conn:
+            saved = self.store.get_setting(conn, CLOCK_OFFSET_SETTING)
+        if saved is None:
+            return
+        try:
+            self.clock.restore(timedelta(microseconds=int(saved)))
+        except (ValueError, OverflowError):
+            log.warning("ignoring an unreadable saved clock offset: %r", saved)
+
     def start(self) -> None:
         self.journal.start()
         self.scheduler.every(
@@ -91,6 +128,10 @@ class Runtime:
             self.journal.close()
         finally:
             self.store.close()
+
+
+def _microseconds(clock: Clock) -> int:
+    return clock.offset // timedelta(microseconds=1)
 
 
 def _open_store(settings: Settings, data_dir: Path, master_key: bytes) -> Store:

@@ -320,3 +320,47 @@ def test_the_roots_session_credentials_survive_a_restart(fresh_server):
         aws_session_token=session["SessionToken"],
     )
     assert temporary.get_caller_identity()["Arn"] == "arn:aws:iam::000000000000:root"
+
+
+# The domain clock's offset survives a restart: domain time never runs backwards.
+
+
+def test_time_travel_survives_a_restart(fresh_server):
+    fresh_server.start("--allow-time-travel")
+    session = fresh_server.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    status, _ = _post_clock(fresh_server.endpoint, b'{"advance_seconds": 960}')
+    assert status == 200
+    assert fresh_server.stop() == 0
+    fresh_server.start("--allow-time-travel")
+    assert _clock_offset(fresh_server.endpoint) >= 960
+    expired = make_client(
+        fresh_server.endpoint,
+        "sts",
+        aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"],
+        aws_session_token=session["SessionToken"],
+    )
+    with pytest.raises(ClientError) as error:
+        expired.get_caller_identity()
+    assert error.value.response["Error"]["Code"] == "ExpiredToken"
+
+
+def test_reset_sets_the_clock_back_for_good(fresh_server):
+    fresh_server.start("--allow-time-travel", "--allow-reset")
+    assert _post_clock(fresh_server.endpoint, b'{"advance_seconds": 86400}')[0] == 200
+    request = urllib.request.Request(fresh_server.endpoint + "/_mamori/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+    assert _clock_offset(fresh_server.endpoint) == 0
+    assert fresh_server.stop() == 0
+    fresh_server.start("--allow-time-travel", "--allow-reset")
+    assert _clock_offset(fresh_server.endpoint) == 0
+
+
+def test_a_refused_move_is_not_saved(fresh_server):
+    fresh_server.start("--allow-time-travel")
+    assert _post_clock(fresh_server.endpoint, b'{"advance_seconds": 60}')[0] == 200
+    assert _post_clock(fresh_server.endpoint, b'{"advance_seconds": 1e300}')[0] == 400
+    assert fresh_server.stop() == 0
+    fresh_server.start("--allow-time-travel")
+    assert 60 <= _clock_offset(fresh_server.endpoint) < 61

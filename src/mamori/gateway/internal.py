@@ -12,6 +12,7 @@ from mamori import __version__
 from mamori.errors import AwsError
 from mamori.gateway.streams import read_body
 from mamori.protocols.base import HttpRequest, HttpResponse
+from mamori.store.engine import STORE_FAILURES
 
 PREFIXES = ("/_mamori/", "/moto-api/")
 
@@ -86,13 +87,15 @@ async def _clock(runtime, request: HttpRequest, receive) -> HttpResponse:
         if not isinstance(body, dict):
             raise ValueError("expected a JSON object")
         if "advance_seconds" in body:
-            clock.advance(_seconds(body["advance_seconds"]))
+            await asyncio.to_thread(runtime.advance_clock, _seconds(body["advance_seconds"]))
         elif "set" in body:
-            clock.set(_time(body["set"]))
+            await asyncio.to_thread(runtime.set_clock, _time(body["set"]))
         else:
             raise ValueError('give "advance_seconds" or "set"')
     except (ValueError, TypeError, OverflowError) as exc:
         return _error(400, str(exc))
+    except STORE_FAILURES:
+        return _error(503, "the clock was not moved: the store cannot be written")
     # Work that fell due during the jump has run before anyone sees the new time.
     await asyncio.to_thread(runtime.scheduler.run_due)
     return _json(200, _clock_state(clock))
