@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mamori import __version__
 from mamori.clock import parse_duration
-from mamori.config import Settings
+from mamori.config import SettingError, Settings, is_account_id
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -38,6 +38,15 @@ def _read_settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _runtime(settings: Settings):
+    from mamori.runtime import Runtime
+
+    try:
+        return Runtime(settings)
+    except SettingError as exc:  # a setting that cannot be used: say which, no traceback
+        raise SystemExit(f"mamori: {exc}") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from mamori.server import serve
 
@@ -45,15 +54,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    serve(settings, announce=lambda line: print(line, flush=True))
+    try:
+        serve(settings, announce=lambda line: print(line, flush=True))
+    except SettingError as exc:
+        raise SystemExit(f"mamori: {exc}") from None
     return 0
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from mamori.runtime import Runtime
-
     settings = _settings(args)
-    runtime = Runtime(settings)
+    runtime = _runtime(settings)
     try:
         access_key_id, secret = runtime.root_credentials
     finally:
@@ -70,15 +80,13 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
-    from mamori.runtime import Runtime
-
-    runtime = Runtime(_settings(args))
+    if args.account_id is not None and not is_account_id(args.account_id):
+        print(f"mamori: an account id is 12 digits, not {args.account_id!r}", file=sys.stderr)
+        return 2
+    runtime = _runtime(_settings(args))
     try:
         if args.action == "create":
             account_id = args.account_id or runtime.credentials.new_account_id()
-            if not (account_id.isdigit() and len(account_id) == 12):
-                print("an account id is 12 digits", file=sys.stderr)
-                return 2
             if runtime.credentials.account_exists(account_id):
                 print(f"account {account_id} already exists", file=sys.stderr)
                 return 1
@@ -127,7 +135,12 @@ def cmd_clock(args: argparse.Namespace) -> int:
     settings = _settings(args)
     url = f"{args.endpoint or settings.endpoint_url}/_mamori/clock"
     if args.action == "advance":
-        body = {"advance_seconds": parse_duration(args.value)}
+        try:
+            body = {"advance_seconds": parse_duration(args.value)}
+        except ValueError:
+            raise SystemExit(
+                f"mamori: not a duration: {args.value!r} (examples: 90s, 15m, 2h, 1d)"
+            ) from None
     elif args.action == "set":
         body = {"set": args.value}
     else:
@@ -145,6 +158,9 @@ def cmd_clock(args: argparse.Namespace) -> int:
     except urllib.error.HTTPError as exc:
         print(exc.read().decode().strip(), file=sys.stderr)
         return 1
+    except OSError as exc:  # refused, unreachable, timed out (URLError is one)
+        reason = getattr(exc, "reason", exc)
+        raise SystemExit(f"mamori: cannot reach the server at {url}: {reason}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

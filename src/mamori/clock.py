@@ -8,12 +8,18 @@ requests keep working after a jump.
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import UTC, datetime, timedelta
 
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# Domain time never passes this: later dates would leave no room for the durations added to
+# "now" (expiries, schedules, retention) before datetime's own end in the year 9999.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class Clock:
@@ -36,15 +42,22 @@ class Clock:
         return self._offset
 
     def advance(self, seconds: float) -> datetime:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
+        """Move forward by ``seconds``; a bad move raises ValueError and changes nothing."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("the clock only moves forward, by a finite number of seconds")
         with self._lock:
+            room = LATEST - datetime.now(UTC) - self._offset
+            if seconds > room.total_seconds():
+                raise _past_latest()
             self._offset += timedelta(seconds=seconds)
         return self.now()
 
     def set(self, when: datetime) -> datetime:
+        """Move forward to ``when``; a bad move raises ValueError and changes nothing."""
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
+        if when > LATEST:
+            raise _past_latest()
         with self._lock:
             target = when - datetime.now(UTC)
             if target < self._offset:
@@ -52,9 +65,20 @@ class Clock:
             self._offset = target
         return self.now()
 
+    def restore(self, offset: timedelta) -> None:
+        """Take up a saved offset (one saved before a restart, or the one before a move that
+        could not be saved); ignored if negative or past LATEST."""
+        with self._lock:
+            if timedelta(0) <= offset <= LATEST - datetime.now(UTC):
+                self._offset = offset
+
     def reset(self) -> None:
         with self._lock:
             self._offset = timedelta(0)
+
+
+def _past_latest() -> ValueError:
+    return ValueError(f"the clock cannot move past {LATEST:%Y-%m-%dT%H:%M:%SZ}")
 
 
 def parse_duration(text: str) -> float:

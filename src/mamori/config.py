@@ -19,6 +19,21 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 JOURNAL_WRITERS = ("process", "thread")
 
 
+# Python's logging levels, as MAMORI_LOG_LEVEL names them (uvicorn takes the same names).
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# SQLAlchemy dialects the store runs on (``postgres`` is accepted as PostgreSQL's alias).
+DATABASE_SCHEMES = ("postgresql", "postgres", "sqlite")
+
+
+class SettingError(ValueError):
+    """A setting mamori cannot work with, found when it is used (the message names it)."""
+
+
+def is_account_id(text: str) -> bool:
+    """12 ASCII digits (``str.isdigit`` alone would take other scripts' digits too)."""
+    return len(text) == 12 and text.isascii() and text.isdigit()
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -74,6 +89,30 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if not is_account_id(str(self.account_id)):
+            raise ValueError(f"MAMORI_ACCOUNT_ID must be 12 digits, not {self.account_id!r}")
+        if self.max_body_bytes <= 0:
+            raise ValueError(
+                f"MAMORI_MAX_BODY_BYTES must be a positive number of bytes, not "
+                f"{self.max_body_bytes}"
+            )
+        if bool(self.root_access_key_id) != bool(self.root_secret_access_key):
+            raise ValueError(
+                "MAMORI_ROOT_ACCESS_KEY_ID and MAMORI_ROOT_SECRET_ACCESS_KEY go together: "
+                "set both, or neither (root keys are then generated)"
+            )
+        level = str(self.log_level).strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(
+                f"MAMORI_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
+            )
+        self.log_level = level
+        if self.database_url is not None:
+            check_database_url(self.database_url)
+        if self.master_key is not None and self.master_key.strip():
+            from mamori.store.seal import parse_master_key  # (its message names the variable)
+
+            parse_master_key(self.master_key)
         if self.journal_writer is not None:
             writer = str(self.journal_writer).strip().lower()
             if writer not in JOURNAL_WRITERS:
@@ -126,6 +165,18 @@ class Settings:
     @property
     def tls_enabled(self) -> bool:
         return self.tls or self.tls_cert is not None
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a MAMORI_DATABASE_URL for a database the store does not run on. The URL is not
+    repeated in the message: it may hold a password."""
+    scheme, separator, _ = str(url).partition("://")
+    dialect = scheme.partition("+")[0].lower()
+    if not separator or dialect not in DATABASE_SCHEMES:
+        raise ValueError(
+            "MAMORI_DATABASE_URL must be a PostgreSQL URL such as "
+            "postgresql+psycopg://user@host/db (or leave it unset for SQLite)"
+        )
 
 
 def parse_cpu_list(text: str) -> frozenset[int]:

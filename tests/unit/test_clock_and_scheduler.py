@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mamori.clock import Clock, parse_duration
+from mamori.clock import LATEST, Clock, parse_duration
 from mamori.scheduler import Scheduler
 
 
@@ -23,6 +23,25 @@ def test_clock_moves_forward_only():
     assert clock.set(target) >= target
     clock.reset()
     assert clock.now() < target
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), float("nan"), 1e15, 1e300, -1.0])
+def test_an_impossible_advance_raises_and_changes_nothing(seconds):
+    clock = Clock()
+    clock.advance(60)
+    with pytest.raises(ValueError):
+        clock.advance(seconds)
+    assert clock.offset == timedelta(seconds=60)
+
+
+def test_the_clock_stops_at_its_latest_time():
+    clock = Clock()
+    with pytest.raises(ValueError, match="cannot move past"):
+        clock.set(LATEST + timedelta(seconds=1))
+    clock.set(LATEST - timedelta(days=1))
+    with pytest.raises(ValueError, match="cannot move past"):
+        clock.advance(2 * 86400)
+    assert clock.now() < LATEST
 
 
 @pytest.mark.parametrize(

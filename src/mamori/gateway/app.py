@@ -128,12 +128,16 @@ class Gateway:
         )
         if path.startswith(internal.PREFIXES):
             response = await internal.handle(self, request, receive)
+            check_body = True
         else:
             response = await self._aws(request, receive)
-            raw = request.raw_stream
-            if raw is not None and raw.ag_frame is not None:
-                # The body was not read to its end: its rest would be taken for the next request.
-                response.headers["connection"] = "close"
+            # A call that succeeded without a streamed body read that body whole.
+            check_body = response.status >= 400 or request.raw_stream is not None
+        if check_body and _body_left_unread(request):
+            # What was not read (all of it, after a refused Expect: 100-continue) would be taken
+            # for the next request on this connection: answer, then close it (RFC 9110 10.1.1),
+            # as S3 does, rather than wait for a body that may be large or never come.
+            response.headers["connection"] = "close"
         await _send(send, response, head=request.method == "HEAD")
 
     async def _aws(self, request: HttpRequest, receive) -> HttpResponse:
@@ -399,6 +403,19 @@ def _claimed_operation(request: HttpRequest) -> tuple[str, str]:
     target = request.headers.get("x-amz-target", "")
     name = target.rpartition(".")[2] or (request.query.get("Action") or ["Unknown"])[0]
     return f"{service}.amazonaws.com", name
+
+
+def _body_left_unread(request: HttpRequest) -> bool:
+    """Whether the request declared a body that was not read to its end."""
+    raw = request.raw_stream
+    if raw is not None:
+        return raw.ag_frame is not None  # the body generator has not finished
+    if request.body:
+        return False  # ``read_body`` returns only once it has read the whole body
+    length = request.headers.get("content-length")
+    if length is None:
+        return "transfer-encoding" in request.headers
+    return length != "0"
 
 
 def _unrouted_error(request: HttpRequest, error: AwsError, request_id: str) -> HttpResponse:

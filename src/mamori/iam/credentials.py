@@ -318,13 +318,16 @@ class CredentialDirectory:
                         account_id=account_id, name=name or f"account-{account_id}", created=now
                     )
                 )
-            rows = conn.execute(
+            rows = conn.execute(  # the root's long-term keys, not its session credentials
                 select(access_keys).where(
                     access_keys.c.account_id == account_id,
                     access_keys.c.principal_type == "Root",
+                    access_keys.c.session_token_hash.is_(None),
                 )
             ).all()
             if root_access_key_id and root_secret_access_key:
+                if not any(r.access_key_id == root_access_key_id for r in rows):
+                    _check_key_id_free(conn, root_access_key_id)
                 for row in rows:
                     if row.access_key_id != root_access_key_id:
                         self.remove(conn, row.access_key_id)
@@ -350,3 +353,15 @@ class CredentialDirectory:
                 conn, root_principal(account_id, access_key_id), access_key_id, secret, now=now
             )
             return access_key_id, secret
+
+
+class AccessKeyInUse(ValueError):
+    """A configured root access key id already belongs to another identity."""
+
+
+def _check_key_id_free(conn, access_key_id: str) -> None:
+    owner = conn.execute(
+        select(access_keys.c.principal_arn).where(access_keys.c.access_key_id == access_key_id)
+    ).scalar()
+    if owner is not None:
+        raise AccessKeyInUse(f"the access key {access_key_id} already belongs to {owner}")

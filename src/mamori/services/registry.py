@@ -34,6 +34,9 @@ class Provider:
     def __init__(self, runtime) -> None:
         self.runtime = runtime
 
+    def after_reset(self) -> None:
+        """The store was wiped (``/_mamori/reset``): drop what the service keeps outside it."""
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -65,6 +68,10 @@ class Registry:
         found = getattr(provider, xform_name(operation), None) if provider else None
         self._handlers[key] = found
         return found
+
+    def after_reset(self) -> None:
+        for provider in self.providers.values():
+            provider.after_reset()
 
     def coverage(self) -> list[Coverage]:
         return coverage()

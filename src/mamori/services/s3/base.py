@@ -221,6 +221,9 @@ class S3Base(Provider):
     def blobs(self) -> BlobStore:
         return BlobStore(self.runtime.settings.data_dir)
 
+    def after_reset(self) -> None:
+        self.blobs.clear()
+
     @cached_property
     def server_key(self) -> ServerKey:
         return ServerKey(self.runtime.store)

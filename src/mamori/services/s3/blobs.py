@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,16 @@ class BlobStore:
 
     def discard(self, blob: WrittenBlob) -> None:
         self.delete(blob.id)
+
+    def clear(self) -> None:
+        """Delete every blob file (after a reset, no row refers to one). Only the ``<aa>``
+        directories under ``blob_dir`` go, never what a symbolic link points to; ``tmp/``
+        stays, as it holds the bodies of uploads in progress."""
+        if not self.blob_dir.is_dir():
+            return
+        for shard in self.blob_dir.iterdir():
+            if shard.is_dir() and not shard.is_symlink():
+                shutil.rmtree(shard, ignore_errors=True)
 
     # -- reading ----------------------------------------------------------------------------
 
