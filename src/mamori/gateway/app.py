@@ -32,6 +32,7 @@ from mamori.gateway.sigv4 import (
     SignatureInfo,
     auth_error,
     check_s3_auth_mechanism,
+    check_s3_headers_signed,
     check_scope,
     extract_signature,
     max_clock_skew,
@@ -315,6 +316,8 @@ class Gateway:
                 max_skew=max_clock_skew(service),
                 body_hash=self._body_hash(request, info, streaming),
             )
+            if service == "s3":
+                check_s3_headers_signed(request, info)
             # Only a request whose headers are signed correctly gets its body decoded.
             self._attach_body(request, receive, streaming, info, credential.secret_access_key)
             if credential.session_token_hash is not None:

@@ -74,6 +74,7 @@ __all__ = [
     "SignatureInfo",
     "auth_error",
     "check_s3_auth_mechanism",
+    "check_s3_headers_signed",
     "check_scope",
     "extract_signature",
     "max_clock_skew",
@@ -297,6 +298,34 @@ def check_s3_auth_mechanism(request: HttpRequest) -> None:
     if v2_query:
         raise _incomplete(
             _SIGV2_UNSUPPORTED, s3_code="InvalidRequest", s3_message=_SIGV2_UNSUPPORTED
+        )
+
+
+# x-amz-* headers S3 accepts outside SignedHeaders: the payload hash is covered by the
+# canonical request's last line whether or not the header is listed (AWS does not require it).
+_S3_UNSIGNABLE_AMZ_HEADERS = frozenset({"x-amz-content-sha256"})
+
+
+def check_s3_headers_signed(request: HttpRequest, info: SignatureInfo) -> None:
+    """S3 refuses a request carrying an ``x-amz-*`` header its signature does not cover (else
+    the holder of a presigned URL could add metadata, tags, ACLs, SSE settings...)."""
+    signed = info.signed_headers
+    unsigned = [
+        name
+        for name in request.headers
+        if name.startswith("x-amz-")
+        and name not in signed
+        and name not in _S3_UNSIGNABLE_AMZ_HEADERS
+    ]
+    if unsigned:
+        message = "There were headers present in the request which were not signed"
+        raise AuthFailure(
+            MALFORMED,
+            message,
+            s3_code="AccessDenied",
+            s3_status=403,
+            s3_message=message,
+            s3_fields={"HeadersNotSigned": ", ".join(sorted(unsigned))},
         )
 
 
