@@ -4,6 +4,7 @@ multipart checksum rules and user metadata encoding."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import urllib.error
 import urllib.request
@@ -14,9 +15,10 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from tests.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
-from tests.e2e.s3_helpers import new_bucket, s3_client
+from tests.e2e.s3_helpers import code, new_bucket, s3_client, status
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +56,8 @@ UNSIGNED_EXTRAS = {
 }
 
 
-def assert_headers_not_signed(status: int, body: bytes) -> None:
-    assert status == 403
+def assert_headers_not_signed(status_code: int, body: bytes) -> None:
+    assert status_code == 403
     error = error_of(body)
     assert error["Code"] == "AccessDenied"
     assert error["Message"] == "There were headers present in the request which were not signed"
@@ -65,16 +67,16 @@ def assert_headers_not_signed(status: int, body: bytes) -> None:
 def test_header_signed_put_with_unsigned_amz_headers_is_refused(s3, server):
     name = new_bucket(s3)
     url, headers = header_signed("PUT", f"{server.endpoint}/{name}/k", b"abc")
-    status, body = send("PUT", url, {**headers, **UNSIGNED_EXTRAS}, b"abc")
-    assert_headers_not_signed(status, body)
+    status_code, body = send("PUT", url, {**headers, **UNSIGNED_EXTRAS}, b"abc")
+    assert_headers_not_signed(status_code, body)
     assert s3.list_objects_v2(Bucket=name).get("KeyCount") == 0
 
 
 def test_presigned_put_with_unsigned_amz_headers_is_refused(s3, server):
     name = new_bucket(s3)
     url = s3.generate_presigned_url("put_object", Params={"Bucket": name, "Key": "k"})
-    status, body = send("PUT", url, dict(UNSIGNED_EXTRAS), b"abc")
-    assert_headers_not_signed(status, body)
+    status_code, body = send("PUT", url, dict(UNSIGNED_EXTRAS), b"abc")
+    assert_headers_not_signed(status_code, body)
     assert s3.list_objects_v2(Bucket=name).get("KeyCount") == 0
     # The URL as issued still works, with or without an (unsigned) payload hash header.
     assert send("PUT", url, {}, b"abc")[0] == 200
@@ -87,6 +89,71 @@ def test_presigned_put_with_signed_amz_headers_applies_them(s3, server):
     url = s3.generate_presigned_url(
         "put_object", Params={"Bucket": name, "Key": "k", "Metadata": {"m": "v"}}
     )
-    status, _ = send("PUT", url, {"x-amz-meta-m": "v"}, b"abc")
-    assert status == 200
+    assert send("PUT", url, {"x-amz-meta-m": "v"}, b"abc")[0] == 200
     assert s3.head_object(Bucket=name, Key="k")["Metadata"] == {"m": "v"}
+
+
+# --------------------------------------------------------------------------- request checksums
+
+DELETE_BODY = (
+    b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>k</Key></Object>'
+    b"</Delete>"
+)
+
+
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def test_delete_objects_without_a_checksum_is_refused(s3, server):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    url, headers = header_signed("POST", f"{server.endpoint}/{name}?delete", DELETE_BODY)
+    status_code, body = send("POST", url, headers, DELETE_BODY)
+    assert status_code == 400
+    assert error_of(body)["Code"] == "InvalidRequest"
+    assert error_of(body)["Message"] == "Missing required header for this request: Content-MD5"
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"x"
+    # With a Content-MD5 (or a checksum header) the same request deletes.
+    md5 = b64(hashlib.md5(DELETE_BODY).digest())
+    url, headers = header_signed(
+        "POST", f"{server.endpoint}/{name}?delete", DELETE_BODY, {"Content-MD5": md5}
+    )
+    assert send("POST", url, headers, DELETE_BODY)[0] == 200
+    assert s3.list_objects_v2(Bucket=name).get("KeyCount") == 0
+
+
+def test_wrong_content_md5_on_put_object_tagging_is_bad_digest(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    with pytest.raises(ClientError) as e:
+        s3.put_object_tagging(
+            Bucket=name,
+            Key="k",
+            Tagging={"TagSet": [{"Key": "a", "Value": "b"}]},
+            ContentMD5=b64(hashlib.md5(b"something else").digest()),
+        )
+    assert code(e) == "BadDigest" and status(e) == 400
+    assert str(e.value).endswith("The Content-MD5 you specified did not match what we received.")
+    assert s3.get_object_tagging(Bucket=name, Key="k")["TagSet"] == []
+
+
+def test_wrong_checksum_header_on_put_bucket_tagging_is_bad_digest(s3, server):
+    name = new_bucket(s3)
+    body = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"
+    wrong = {"x-amz-checksum-sha256": b64(hashlib.sha256(b"other").digest())}
+    url, headers = header_signed("PUT", f"{server.endpoint}/{name}?tagging", body, wrong)
+    status_code, answer = send("PUT", url, headers, body)
+    assert status_code == 400
+    assert error_of(answer)["Code"] == "BadDigest"
+    assert error_of(answer)["Message"] == (
+        "The SHA256 you specified did not match the calculated checksum."
+    )
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_tagging(Bucket=name)
+    assert code(e) == "NoSuchTagSet"
+    # boto3's own checksums are right.
+    s3.put_bucket_tagging(
+        Bucket=name, Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}, ChecksumAlgorithm="SHA256"
+    )
+    assert s3.get_bucket_tagging(Bucket=name)["TagSet"] == [{"Key": "a", "Value": "b"}]

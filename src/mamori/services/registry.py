@@ -34,6 +34,11 @@ class Provider:
     def __init__(self, runtime) -> None:
         self.runtime = runtime
 
+    def prepare_handler(self, operation: str, handler: Handler) -> Handler:
+        """The callable the gateway runs for ``operation`` (a provider may put in front of it
+        a check every operation of a kind shares; done once per operation, not per call)."""
+        return handler
+
     def after_reset(self) -> None:
         """The store was wiped (``/_mamori/reset``): drop what the service keeps outside it."""
 
@@ -66,6 +71,8 @@ class Registry:
             pass
         provider = self.providers.get(service)
         found = getattr(provider, xform_name(operation), None) if provider else None
+        if found is not None:
+            found = provider.prepare_handler(operation, found)
         self._handlers[key] = found
         return found
 

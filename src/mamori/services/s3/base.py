@@ -14,8 +14,9 @@ from urllib.parse import parse_qsl
 
 from mamori.errors import AwsError
 from mamori.gateway.chunked import CHECKSUM_ALGORITHMS
-from mamori.services.registry import Provider
-from mamori.services.s3 import buckets, objects
+from mamori.service_models import service_model
+from mamori.services.registry import Handler, Provider
+from mamori.services.s3 import buckets, integrity, objects
 from mamori.services.s3.blobs import BlobStore
 from mamori.services.s3.buckets import Bucket, canonical_id
 from mamori.services.s3.crypto import ServerKey
@@ -223,6 +224,21 @@ class S3Base(Provider):
 
     def after_reset(self) -> None:
         self.blobs.clear()
+
+    def prepare_handler(self, operation: str, handler: Handler) -> Handler:
+        """Operations whose whole body is in the request get its Content-MD5 and checksum
+        headers verified before they run (streaming uploads verify as they store)."""
+        model = service_model("s3").operation_model(operation)
+        http_checksum = model.http_checksum
+        if model.has_streaming_input or not integrity.checks_body(http_checksum):
+            return handler
+
+        def verified(ctx, params: dict[str, Any]) -> Any:
+            request = ctx.request
+            integrity.verify_body(http_checksum, request.headers, request.body)
+            return handler(ctx, params)
+
+        return verified
 
     @cached_property
     def server_key(self) -> ServerKey:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
-import hmac
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,13 +29,13 @@ from mamori.services.s3.buckets import Bucket
 from mamori.services.s3.errors import (
     bad_digest,
     invalid_argument,
-    invalid_digest,
     invalid_request,
     malformed_xml,
     method_not_allowed,
     no_such_key,
     no_such_version,
 )
+from mamori.services.s3.integrity import verify_md5
 from mamori.services.s3.objects import NULL_VERSION, ObjectVersion
 
 
@@ -103,16 +101,8 @@ def _checksum_outputs(meta: dict[str, Any]) -> dict[str, Any]:
 
 def _verify_md5(params: dict[str, Any], md5: bytes) -> None:
     given = params.get("ContentMD5")
-    if given is None:
-        return
-    try:
-        claimed = base64.b64decode(given, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid_digest() from None
-    if len(claimed) != 16:
-        raise invalid_digest()
-    if not hmac.compare_digest(claimed, md5):
-        raise bad_digest()
+    if given is not None:
+        verify_md5(given, md5)
 
 
 def finish_checksums(params: dict[str, Any], hashers: dict[str, Any]) -> dict[str, str]:
