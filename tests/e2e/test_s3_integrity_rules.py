@@ -157,3 +157,11 @@ def test_wrong_checksum_header_on_put_bucket_tagging_is_bad_digest(s3, server):
         Bucket=name, Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}, ChecksumAlgorithm="SHA256"
     )
     assert s3.get_bucket_tagging(Bucket=name)["TagSet"] == [{"Key": "a", "Value": "b"}]
+
+
+def test_header_checksum_mismatch_names_the_algorithm_in_upper_case(s3):
+    name = new_bucket(s3)
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=name, Key="k", Body=b"abc", ChecksumCRC32="AAAAAA==")
+    assert code(e) == "BadDigest"
+    assert str(e.value).endswith("The CRC32 you specified did not match the calculated checksum.")

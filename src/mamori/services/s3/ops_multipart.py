@@ -290,7 +290,7 @@ class MultipartOps(S3Base):
             if claimed is not None and claimed != value:
                 raise AwsError(
                     "BadDigest",
-                    f"The {algorithm.lower()} you specified did not match the calculated checksum.",
+                    f"The {algorithm} you specified did not match the calculated checksum.",
                     status=400,
                 )
             meta["checksums"] = {algorithm: value}

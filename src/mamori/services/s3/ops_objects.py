@@ -112,7 +112,7 @@ def finish_checksums(params: dict[str, Any], hashers: dict[str, Any]) -> dict[st
         value = base64.b64encode(hasher.digest()).decode()
         claimed = params.get(f"Checksum{name}")
         if claimed is not None and claimed.strip() != value:
-            raise bad_digest(f"{name.lower()}")
+            raise bad_digest(name)
         values[name] = value
     return values
 
