@@ -9,6 +9,7 @@ import hashlib
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+import zlib
 
 import pytest
 from botocore.auth import S3SigV4Auth
@@ -165,3 +166,58 @@ def test_header_checksum_mismatch_names_the_algorithm_in_upper_case(s3):
         s3.put_object(Bucket=name, Key="k", Body=b"abc", ChecksumCRC32="AAAAAA==")
     assert code(e) == "BadDigest"
     assert str(e.value).endswith("The CRC32 you specified did not match the calculated checksum.")
+
+
+# --------------------------------------------------------------------------- aws-chunked lengths
+
+
+class UnsignedTrailerSigner(S3SigV4Auth):
+    def payload(self, request):
+        return "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+
+def aws_chunked(data: bytes) -> tuple[bytes, dict[str, str]]:
+    """A one-chunk STREAMING-UNSIGNED-PAYLOAD-TRAILER body with its CRC32 trailer, and the
+    headers the documented form sends (Content-Length, set by the client, frames it all)."""
+    crc = b64(zlib.crc32(data).to_bytes(4, "big"))
+    body = (
+        f"{len(data):x}\r\n".encode()
+        + data
+        + f"\r\n0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    )
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "x-amz-decoded-content-length": str(len(data)),
+    }
+    return body, headers
+
+
+def send_aws_chunked(method: str, url: str, data: bytes) -> tuple[int, bytes]:
+    body, headers = aws_chunked(data)
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    UnsignedTrailerSigner(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "s3", REGION).add_auth(
+        request
+    )
+    prepared = request.prepare()
+    headers = {**dict(prepared.headers), "Content-Length": str(len(body))}
+    return send(method, prepared.url, headers, body)
+
+
+def test_aws_chunked_put_object_with_framed_content_length(s3, server):
+    name = new_bucket(s3)
+    status_code, answer = send_aws_chunked("PUT", f"{server.endpoint}/{name}/k", b"hello world")
+    assert status_code == 200, answer
+    got = s3.get_object(Bucket=name, Key="k", ChecksumMode="ENABLED")
+    assert got["Body"].read() == b"hello world"
+    assert got["ChecksumCRC32"] == b64(zlib.crc32(b"hello world").to_bytes(4, "big"))
+
+
+def test_aws_chunked_upload_part_with_framed_content_length(s3, server):
+    name = new_bucket(s3)
+    upload = s3.create_multipart_upload(Bucket=name, Key="k")["UploadId"]
+    url = f"{server.endpoint}/{name}/k?partNumber=1&uploadId={upload}"
+    status_code, answer = send_aws_chunked("PUT", url, b"hello world")
+    assert status_code == 200, answer
+    parts = s3.list_parts(Bucket=name, Key="k", UploadId=upload)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 11)]

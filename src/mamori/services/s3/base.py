@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from mamori.errors import AwsError
-from mamori.gateway.chunked import CHECKSUM_ALGORITHMS
+from mamori.gateway.chunked import CHECKSUM_ALGORITHMS, MODES
 from mamori.service_models import service_model
 from mamori.services.registry import Handler, Provider
 from mamori.services.s3 import buckets, integrity, objects
@@ -85,6 +85,23 @@ def requested_checksums(ctx, params: dict[str, Any]) -> set[str]:
     if trailer.lower().startswith("x-amz-checksum-"):
         found.add(trailer[len("x-amz-checksum-") :].strip().upper())
     return found
+
+
+def check_body_size(headers: dict[str, str], params: dict[str, Any], size: int) -> None:
+    """The body stored must be as long as the request declared: its Content-Length, or for an
+    aws-chunked body (whose Content-Length counts the chunk framing too) its
+    x-amz-decoded-content-length."""
+    if headers.get("x-amz-content-sha256", "").strip() in MODES:
+        decoded = headers.get("x-amz-decoded-content-length")
+        declared = int(decoded) if decoded is not None else None
+    else:
+        declared = params.get("ContentLength")
+    if declared is not None and declared != size:
+        raise AwsError(
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header",
+            status=400,
+        )
 
 
 def parse_tagging(text: str | None) -> dict[str, str]:

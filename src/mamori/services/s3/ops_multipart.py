@@ -17,6 +17,7 @@ from mamori.services.s3.base import (
     MIN_PART_SIZE,
     S3Base,
     check_acl,
+    check_body_size,
     checksum_factories,
     content_meta,
     owner,
@@ -153,6 +154,7 @@ class MultipartOps(S3Base):
         )
         etag = encryption.etag_of(upload.crypto, blob.md5)
         try:
+            check_body_size(ctx.request.headers, params, blob.size)
             _verify_md5(params, blob.md5)
             checksums = finish_checksums(params, blob.checksums)
             old = objects.put_part(

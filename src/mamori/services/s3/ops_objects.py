@@ -15,6 +15,7 @@ from mamori.services.s3.base import (
     MAX_OBJECT_SIZE,
     S3Base,
     check_acl,
+    check_body_size,
     checksum_factories,
     content_meta,
     copied_meta,
@@ -279,14 +280,7 @@ class ObjectOps(S3Base):
             chunks_of(params.get("Body")), sse.data_key, factories, limit=MAX_OBJECT_SIZE
         )
         try:
-            declared = params.get("ContentLength")
-            if declared is not None and declared != blob.size:
-                raise AwsError(
-                    "IncompleteBody",
-                    "You did not provide the number of bytes specified by the Content-Length "
-                    "HTTP header",
-                    status=400,
-                )
+            check_body_size(ctx.request.headers, params, blob.size)
             _verify_md5(params, blob.md5)
             checksums = finish_checksums(params, blob.checksums)
             if checksums:
