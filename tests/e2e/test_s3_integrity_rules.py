@@ -221,3 +221,38 @@ def test_aws_chunked_upload_part_with_framed_content_length(s3, server):
     assert status_code == 200, answer
     parts = s3.list_parts(Bucket=name, Key="k", UploadId=upload)["Parts"]
     assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 11)]
+
+
+# --------------------------------------------------------------------------- part numbers
+
+
+def test_part_number_one_of_a_plain_object_is_a_partial_answer(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"0123456789")
+    got = s3.get_object(Bucket=name, Key="k", PartNumber=1)
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert got["ContentRange"] == "bytes 0-9/10"
+    assert got["Body"].read() == b"0123456789"
+    head = s3.head_object(Bucket=name, Key="k", PartNumber=1)
+    assert head["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert head["ContentRange"] == "bytes 0-9/10" and head["ContentLength"] == 10
+    assert "PartsCount" not in head
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket=name, Key="k", PartNumber=2)
+    assert status(e) == 416
+
+
+def test_one_part_multipart_object_counts_its_part(s3):
+    name = new_bucket(s3)
+    upload = s3.create_multipart_upload(Bucket=name, Key="k")["UploadId"]
+    etag = s3.upload_part(Bucket=name, Key="k", UploadId=upload, PartNumber=1, Body=b"abc")["ETag"]
+    s3.complete_multipart_upload(
+        Bucket=name,
+        Key="k",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+    )
+    head = s3.head_object(Bucket=name, Key="k", PartNumber=1)
+    assert head["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert head["PartsCount"] == 1
+    assert head["ContentRange"] == "bytes 0-2/3"

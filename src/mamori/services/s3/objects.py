@@ -60,6 +60,11 @@ class ObjectVersion:
     def quoted_etag(self) -> str:
         return f'"{self.etag}"'
 
+    @property
+    def from_multipart_upload(self) -> bool:
+        """Whether a completed multipart upload made it: only those ETags end in -<parts>."""
+        return "-" in self.etag
+
 
 def _version(row) -> ObjectVersion:
     return ObjectVersion(

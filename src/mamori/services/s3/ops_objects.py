@@ -217,13 +217,15 @@ class ObjectOps(S3Base):
         if part_number is not None and params.get("Range"):
             raise invalid_request("Cannot specify both Range header and partNumber query parameter")
         if part_number is not None:
-            ranges = part_ranges(obj.blobs) if len(obj.blobs) > 1 else [(0, size)]
+            # An object not made by a multipart upload is one part (its whole body).
+            multipart = obj.from_multipart_upload
+            ranges = part_ranges(obj.blobs) if multipart else [(0, size)]
             if part_number < 1 or part_number > len(ranges):
                 raise AwsError(
                     "InvalidPartNumber", "The requested partnumber is not satisfiable", status=416
                 )
             span = ranges[part_number - 1]
-            out["PartsCount"] = len(ranges) if len(obj.blobs) > 1 else None
+            out["PartsCount"] = len(ranges) if multipart else None
         else:
             span = parse_range(params.get("Range"), size)
         for name in (
@@ -237,7 +239,7 @@ class ObjectOps(S3Base):
             value = params.get(f"Response{name}")
             if value is not None:
                 out[name] = value
-        if span is not None and (part_number is None or len(obj.blobs) > 1):
+        if span is not None and (part_number is None or span[1] > span[0]):
             start, end = span
             out["ContentRange"] = f"bytes {start}-{end - 1}/{size}" if end > start else None
             out[HTTP_OVERRIDES] = {"status": 206}
