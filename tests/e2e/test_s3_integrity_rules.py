@@ -256,3 +256,78 @@ def test_one_part_multipart_object_counts_its_part(s3):
     assert head["ResponseMetadata"]["HTTPStatusCode"] == 206
     assert head["PartsCount"] == 1
     assert head["ContentRange"] == "bytes 0-2/3"
+
+
+# --------------------------------------------------------------------------- multipart checksums
+
+
+def test_checksum_type_needs_a_checksum_algorithm(s3):
+    name = new_bucket(s3)
+    with pytest.raises(ClientError) as e:
+        s3.create_multipart_upload(Bucket=name, Key="k", ChecksumType="FULL_OBJECT")
+    assert code(e) == "InvalidRequest"
+    assert str(e.value).endswith(
+        "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+    )
+    assert s3.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+
+
+def sha256_upload(s3) -> tuple[str, str]:
+    name = new_bucket(s3)
+    upload = s3.create_multipart_upload(Bucket=name, Key="k", ChecksumAlgorithm="SHA256")
+    return name, upload["UploadId"]
+
+
+def test_part_of_a_sha256_upload_needs_a_sha256_checksum(s3, server):
+    name, upload = sha256_upload(s3)
+    url = f"{server.endpoint}/{name}/k?partNumber=1&uploadId={upload}"
+    signed_url, headers = header_signed("PUT", url, b"abc")
+    status_code, body = send("PUT", signed_url, headers, b"abc")
+    assert status_code == 400
+    assert error_of(body)["Code"] == "InvalidRequest"
+    assert error_of(body)["Message"] == (
+        "Checksum Type mismatch occurred, expected checksum Type: sha256, "
+        "actual checksum Type: null"
+    )
+    assert s3.list_parts(Bucket=name, Key="k", UploadId=upload).get("Parts", []) == []
+    with pytest.raises(ClientError) as e:
+        s3.upload_part(
+            Bucket=name,
+            Key="k",
+            UploadId=upload,
+            PartNumber=1,
+            Body=b"abc",
+            ChecksumAlgorithm="CRC32",
+        )
+    assert str(e.value).endswith("expected checksum Type: sha256, actual checksum Type: crc32")
+    s3.upload_part(
+        Bucket=name, Key="k", UploadId=upload, PartNumber=1, Body=b"abc", ChecksumAlgorithm="SHA256"
+    )
+
+
+def test_complete_of_a_sha256_upload_needs_each_part_checksum(s3):
+    name, upload = sha256_upload(s3)
+    part = s3.upload_part(
+        Bucket=name, Key="k", UploadId=upload, PartNumber=1, Body=b"abc", ChecksumAlgorithm="SHA256"
+    )
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(
+            Bucket=name,
+            Key="k",
+            UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+        )
+    assert code(e) == "InvalidRequest"
+    assert str(e.value).endswith(
+        "The upload was created using a sha256 checksum. The complete request must include the "
+        "checksum for each part. It was missing for part 1 in the request."
+    )
+    with_checksum = {
+        "PartNumber": 1,
+        "ETag": part["ETag"],
+        "ChecksumSHA256": part["ChecksumSHA256"],
+    }
+    s3.complete_multipart_upload(
+        Bucket=name, Key="k", UploadId=upload, MultipartUpload={"Parts": [with_checksum]}
+    )
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"abc"

@@ -78,6 +78,16 @@ def verify_checksum(header: str, value: str, body: bytes) -> None:
         raise bad_digest(algorithm)
 
 
+def sent_checksum_algorithm(headers: dict[str, str]) -> str | None:
+    """The algorithm (API name) of the checksum a request carries: an x-amz-checksum-* header
+    or the trailer it declares."""
+    trailer = headers.get("x-amz-trailer", "").strip().lower()
+    for name in (trailer, *headers):
+        if name in CHECKSUM_HEADERS:
+            return CHECKSUM_HEADERS[name][0]
+    return None
+
+
 def _trailer_checksum(headers: dict[str, str]) -> bool:
     """A checksum trailer (verified by the gateway's aws-chunked decoder) counts as one."""
     return headers.get("x-amz-trailer", "").strip().lower() in CHECKSUM_HEADERS

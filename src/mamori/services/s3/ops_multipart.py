@@ -8,7 +8,7 @@ import hashlib
 from typing import Any
 
 from mamori.errors import AwsError
-from mamori.services.s3 import conditions, encryption, objects
+from mamori.services.s3 import conditions, encryption, integrity, objects
 from mamori.services.s3.access import authorize
 from mamori.services.s3.base import (
     CHECKSUMS,
@@ -57,6 +57,20 @@ def full_object_crc(name: str, parts: list[tuple[str, int]]) -> str:
     return base64.b64encode((value or 0).to_bytes(width, "big")).decode()
 
 
+def _check_part_checksum_type(upload_meta: dict[str, Any], headers: dict[str, str]) -> None:
+    """A part of a COMPOSITE-checksum upload must carry a checksum of the upload's algorithm
+    (the composite is made of them; a FULL_OBJECT upload's parts need none)."""
+    if upload_meta.get("checksum_type") != "COMPOSITE":
+        return
+    expected = upload_meta["checksum_algorithm"]
+    actual = integrity.sent_checksum_algorithm(headers)
+    if actual != expected:
+        raise invalid_request(
+            f"Checksum Type mismatch occurred, expected checksum Type: {expected.lower()}, "
+            f"actual checksum Type: {actual.lower() if actual else 'null'}"
+        )
+
+
 def composite_checksum(name: str, parts: list[str]) -> str:
     factory = checksum_factories({name})[name]
     hasher = factory()
@@ -85,6 +99,11 @@ class MultipartOps(S3Base):
             meta["tags"] = tags
         algorithm = (params.get("ChecksumAlgorithm") or "").upper() or None
         checksum_type = params.get("ChecksumType")
+        if checksum_type is not None and not algorithm:
+            raise invalid_request(
+                "The x-amz-checksum-type header can only be used with the "
+                "x-amz-checksum-algorithm header."
+            )
         if algorithm:
             checksum_factories({algorithm})
             if checksum_type is None:
@@ -142,6 +161,7 @@ class MultipartOps(S3Base):
         _bucket, upload = self._upload(ctx, params, "s3:PutObject")
         number = _part_number(params)
         data_key, customer = self._upload_key(ctx, upload, params)
+        _check_part_checksum_type(upload.meta, ctx.request.headers)
         algorithms = requested_checksums(ctx, params)
         upload_algorithm = upload.meta.get("checksum_algorithm")
         if upload_algorithm:
@@ -265,6 +285,12 @@ class MultipartOps(S3Base):
                 raise _invalid_part()
             if algorithm:
                 claimed = item.get(f"Checksum{algorithm}")
+                if claimed is None and upload.meta.get("checksum_type") == "COMPOSITE":
+                    raise invalid_request(
+                        f"The upload was created using a {algorithm.lower()} checksum. The "
+                        "complete request must include the checksum for each part. It was "
+                        f"missing for part {number} in the request."
+                    )
                 if claimed is not None and claimed != part.checksums.get(algorithm):
                     raise _invalid_part()
             chosen.append(part)
