@@ -331,3 +331,37 @@ def test_complete_of_a_sha256_upload_needs_each_part_checksum(s3):
         Bucket=name, Key="k", UploadId=upload, MultipartUpload={"Parts": [with_checksum]}
     )
     assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"abc"
+
+
+# --------------------------------------------------------------------------- checksum headers
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        (
+            {
+                "x-amz-checksum-crc32": "NSRBwg==",
+                "x-amz-checksum-sha1": "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=",
+            },
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        ),
+        (
+            {"x-amz-checksum-crc32": "NSRBwg==", "x-amz-sdk-checksum-algorithm": "SHA256"},
+            "Value for x-amz-sdk-checksum-algorithm header is invalid.",
+        ),
+        (
+            {"x-amz-sdk-checksum-algorithm": "CRC32"},
+            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or "
+            "x-amz-trailer headers were found.",
+        ),
+    ],
+)
+def test_inconsistent_checksum_headers_are_refused(s3, server, headers, message):
+    name = new_bucket(s3)
+    url, signed = header_signed("PUT", f"{server.endpoint}/{name}/k", b"abc", headers)
+    status_code, body = send("PUT", url, signed, b"abc")
+    assert status_code == 400
+    assert error_of(body)["Code"] == "InvalidRequest"
+    assert error_of(body)["Message"] == message
+    assert s3.list_objects_v2(Bucket=name).get("KeyCount") == 0

@@ -243,16 +243,20 @@ class S3Base(Provider):
         self.blobs.clear()
 
     def prepare_handler(self, operation: str, handler: Handler) -> Handler:
-        """Operations whose whole body is in the request get its Content-MD5 and checksum
-        headers verified before they run (streaming uploads verify as they store)."""
+        """Operations with request checksums get their checksum headers checked before they
+        run, and their Content-MD5 and checksums verified when the whole body is in the request
+        (streaming uploads verify as they store)."""
         model = service_model("s3").operation_model(operation)
         http_checksum = model.http_checksum
-        if model.has_streaming_input or not integrity.checks_body(http_checksum):
+        if not integrity.checks_body(http_checksum):
             return handler
+        whole_body = not model.has_streaming_input
 
         def verified(ctx, params: dict[str, Any]) -> Any:
             request = ctx.request
-            integrity.verify_body(http_checksum, request.headers, request.body)
+            integrity.check_checksum_headers(request.headers)
+            if whole_body:
+                integrity.verify_body(http_checksum, request.headers, request.body)
             return handler(ctx, params)
 
         return verified

@@ -31,6 +31,26 @@ def checks_body(http_checksum: dict[str, Any]) -> bool:
     return "requestAlgorithmMember" in http_checksum
 
 
+def check_checksum_headers(headers: dict[str, str]) -> None:
+    """At most one x-amz-checksum-* header, and an x-amz-sdk-checksum-algorithm that names
+    the algorithm of the checksum the request carries (header or trailer)."""
+    if sum(name in CHECKSUM_HEADERS for name in headers) > 1:
+        raise _invalid(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+        )
+    sdk_algorithm = headers.get("x-amz-sdk-checksum-algorithm")
+    if sdk_algorithm is None:
+        return
+    sent = sent_checksum_algorithm(headers)
+    if sent is None:
+        raise _invalid(
+            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or "
+            "x-amz-trailer headers were found."
+        )
+    if sdk_algorithm.strip().upper() != sent:
+        raise _invalid("Value for x-amz-sdk-checksum-algorithm header is invalid.")
+
+
 def verify_body(http_checksum: dict[str, Any], headers: dict[str, str], body: bytes) -> None:
     """Raise S3's error when the body's declared digests are wrong, or a required one is
     missing (``headers`` with lower-case names)."""
@@ -86,6 +106,10 @@ def sent_checksum_algorithm(headers: dict[str, str]) -> str | None:
         if name in CHECKSUM_HEADERS:
             return CHECKSUM_HEADERS[name][0]
     return None
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidRequest", message, status=400)
 
 
 def _trailer_checksum(headers: dict[str, str]) -> bool:
