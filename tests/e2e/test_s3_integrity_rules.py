@@ -5,6 +5,7 @@ multipart checksum rules and user metadata encoding."""
 from __future__ import annotations
 
 import base64
+import email.header
 import hashlib
 import urllib.error
 import urllib.request
@@ -365,3 +366,24 @@ def test_inconsistent_checksum_headers_are_refused(s3, server, headers, message)
     assert error_of(body)["Code"] == "InvalidRequest"
     assert error_of(body)["Message"] == message
     assert s3.list_objects_v2(Bucket=name).get("KeyCount") == 0
+
+
+# --------------------------------------------------------------------------- user metadata
+
+
+def test_rfc2047_metadata_is_decoded_and_non_ascii_returned_encoded(s3, server):
+    name = new_bucket(s3)
+    s3.put_object(
+        Bucket=name, Key="k", Body=b"x", Metadata={"q": "=?UTF-8?Q?caf=C3=A9?=", "plain": "a b"}
+    )
+    encoded = "=?UTF-8?b?Y2Fmw6k=?="
+    assert s3.head_object(Bucket=name, Key="k")["Metadata"] == {"q": encoded, "plain": "a b"}
+    assert s3.get_object(Bucket=name, Key="k")["Metadata"] == {"q": encoded, "plain": "a b"}
+    decoded = email.header.make_header(email.header.decode_header(encoded))
+    assert str(decoded) == "café"
+    # A raw header byte outside ASCII is read as ISO-8859-1 and returned encoded too.
+    url, headers = header_signed(
+        "PUT", f"{server.endpoint}/{name}/raw", b"x", {"x-amz-meta-r": "é"}
+    )
+    assert send("PUT", url, headers, b"x")[0] == 200
+    assert s3.head_object(Bucket=name, Key="raw")["Metadata"] == {"r": "=?UTF-8?b?w6k=?="}

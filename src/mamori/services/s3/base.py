@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.base64mime
+import email.header
 import logging
 import unicodedata
 from collections.abc import Iterator
@@ -194,9 +196,28 @@ def content_meta(params: dict[str, Any]) -> dict[str, Any]:
             status=400,
         )
     if user:
-        meta["Metadata"] = {k.lower(): v for k, v in user.items()}
+        meta["Metadata"] = {k.lower(): stored_metadata_value(v) for k, v in user.items()}
     meta.update(per_object_settings(params))
     return meta
+
+
+def stored_metadata_value(value: str) -> str:
+    """A user metadata value as S3 stores it: RFC 2047 encoded words decoded (other header
+    bytes are kept as ISO-8859-1 characters, as S3 reads them)."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (ValueError, LookupError, UnicodeDecodeError):
+        return value  # not well-formed encoded words: kept as sent
+
+
+def returned_metadata_value(value: str) -> str:
+    """A stored user metadata value as S3 returns it: printable US-ASCII as is, anything else
+    RFC 2047 encoded (one UTF-8 base64 encoded word) to keep the header mail-safe."""
+    if value.isascii() and value.isprintable():
+        return value
+    return email.base64mime.header_encode(value.encode("utf-8"), "UTF-8")
 
 
 def per_object_settings(params: dict[str, Any]) -> dict[str, Any]:
@@ -225,7 +246,7 @@ def meta_output(meta: dict[str, Any]) -> dict[str, Any]:
         with contextlib.suppress(ValueError):
             out["Expires"] = datetime.fromisoformat(meta["Expires"])
     if meta.get("Metadata"):
-        out["Metadata"] = meta["Metadata"]
+        out["Metadata"] = {k: returned_metadata_value(v) for k, v in meta["Metadata"].items()}
     for name in ("StorageClass", "WebsiteRedirectLocation"):
         if meta.get(name) is not None:
             out[name] = meta[name]
