@@ -387,3 +387,28 @@ def test_rfc2047_metadata_is_decoded_and_non_ascii_returned_encoded(s3, server):
     )
     assert send("PUT", url, headers, b"x")[0] == 200
     assert s3.head_object(Bucket=name, Key="raw")["Metadata"] == {"r": "=?UTF-8?b?w6k=?="}
+
+
+# --------------------------------------------------------------------------- default checksum
+
+
+def crc64nvme(data: bytes) -> str:
+    from awscrt import checksums
+
+    return b64(checksums.crc64nvme(data).to_bytes(8, "big"))
+
+
+def test_object_uploaded_without_a_checksum_gets_a_crc64nvme(server):
+    s3 = s3_client(
+        server,
+        config=Config(request_checksum_calculation="when_required", retries={"max_attempts": 1}),
+    )
+    name = new_bucket(s3)
+    put = s3.put_object(Bucket=name, Key="k", Body=b"hello world")
+    assert put["ChecksumCRC64NVME"] == crc64nvme(b"hello world")
+    assert put["ChecksumType"] == "FULL_OBJECT"
+    head = s3.head_object(Bucket=name, Key="k", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == crc64nvme(b"hello world")
+    assert head["ChecksumType"] == "FULL_OBJECT"
+    copy = s3.copy_object(Bucket=name, Key="c", CopySource={"Bucket": name, "Key": "k"})
+    assert copy["CopyObjectResult"]["ChecksumCRC64NVME"] == crc64nvme(b"hello world")

@@ -35,6 +35,7 @@ CHECKSUMS = {
     "SHA256": "sha256",
 }
 CRC_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME")
+DEFAULT_CHECKSUM = "CRC64NVME"
 MAX_OBJECT_SIZE = 5 * 1024**3
 MAX_PART_SIZE = 5 * 1024**3
 MIN_PART_SIZE = 5 * 1024**2
@@ -71,6 +72,14 @@ def checksum_factories(algorithms: set[str]) -> dict[str, Any]:
             )
         out[name] = CHECKSUM_ALGORITHMS[impl]
     return out
+
+
+def with_default_checksum(algorithms: set[str]) -> set[str]:
+    """The checksums to store for a new object: those asked for, else S3's default, a
+    CRC64NVME (FULL_OBJECT) checksum (when the installed awscrt provides it)."""
+    if algorithms or CHECKSUMS[DEFAULT_CHECKSUM] not in CHECKSUM_ALGORITHMS:
+        return algorithms
+    return {DEFAULT_CHECKSUM}
 
 
 def requested_checksums(ctx, params: dict[str, Any]) -> set[str]:

@@ -24,6 +24,7 @@ from mamori.services.s3.base import (
     requested_checksums,
     tag_set_dict,
     validate_object_tags,
+    with_default_checksum,
 )
 from mamori.services.s3.bodies import async_iter, chunks_of, open_body, parse_range, part_ranges
 from mamori.services.s3.buckets import Bucket
@@ -273,7 +274,7 @@ class ObjectOps(S3Base):
         meta = content_meta(params)
         if tags:
             meta["tags"] = tags
-        algorithms = requested_checksums(ctx, params)
+        algorithms = with_default_checksum(requested_checksums(ctx, params))
         factories = checksum_factories(algorithms)
         with self._read() as conn:
             conditions.check_write(params, objects.latest(conn, bucket.name, key))
@@ -463,7 +464,7 @@ class ObjectOps(S3Base):
         algorithms = set((src.meta.get("checksums") or {}).keys())
         if params.get("ChecksumAlgorithm"):
             algorithms = {params["ChecksumAlgorithm"].upper()}
-        factories = checksum_factories(algorithms)
+        factories = checksum_factories(with_default_checksum(algorithms))
         with self._read() as conn:
             conditions.check_write(params, objects.latest(conn, bucket.name, key))
             sse = encryption.new_sse(ctx, conn, self.server_key, bucket, key, request)
