@@ -106,3 +106,19 @@ def error_code(excinfo) -> str:
 
 def error_message(excinfo) -> str:
     return excinfo.value.response["Error"]["Message"]
+
+
+def enable_mfa(server, iam, user_name: str) -> tuple[str, str]:
+    """(serial, seed) of a virtual MFA device enabled for the user."""
+    require_iam(server, "list_virtual_mfa_devices")
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=unique("mfa"))
+    serial = device["VirtualMFADevice"]["SerialNumber"]
+    seed = device["VirtualMFADevice"]["Base32StringSeed"]
+    step = int(server_now(server).timestamp()) // 30
+    iam.enable_mfa_device(
+        UserName=user_name,
+        SerialNumber=serial,
+        AuthenticationCode1=totp(seed, step - 1),
+        AuthenticationCode2=totp(seed, step),
+    )
+    return serial, seed

@@ -17,19 +17,12 @@ from tests.e2e.sts_helpers import (
     error_code,
     error_message,
     new_user,
-    require_iam,
     session_client,
     trust,
     unique,
 )
 
 ACCOUNT = "000000000000"
-
-
-@pytest.fixture
-def iam(server):
-    require_iam(server)
-    return server.client("iam")
 
 
 def _delete_user(iam, name: str) -> None:

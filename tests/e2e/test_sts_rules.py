@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from tests.e2e.sts_helpers import (
     allow,
+    enable_mfa,
     error_code,
     error_message,
     new_user,
@@ -26,16 +27,9 @@ from tests.e2e.sts_helpers import (
     trust,
     unique,
 )
-from tests.e2e.test_sts_session_limits import enable_mfa
 from tests.sts_unit.oidc_issuer import LocalIssuer
 
 INVALID_MFA = "MultiFactorAuthentication failed with invalid MFA one time pass code."
-
-
-@pytest.fixture
-def iam(server):
-    require_iam(server)
-    return server.client("iam")
 
 
 def current_step(server) -> int:

@@ -13,10 +13,10 @@ from botocore.exceptions import ClientError
 from tests.e2e.sts_helpers import (
     allow,
     document,
+    enable_mfa,
     error_code,
     error_message,
     new_user,
-    require_iam,
     server_now,
     session_client,
     totp,
@@ -26,12 +26,6 @@ from tests.e2e.sts_helpers import (
 
 ACCOUNT = "000000000000"
 IAM_INVALID_TOKEN = "The security token included in the request is invalid"
-
-
-@pytest.fixture
-def iam(server):
-    require_iam(server)
-    return server.client("iam")
 
 
 def refused_by_iam(server, credentials) -> ClientError:
@@ -66,22 +60,6 @@ def journaled(server, event_name: str, request_id: str, timeout: float = 2.0) ->
                 return record
         time.sleep(0.05)
     pytest.fail(f"no {event_name} record with request id {request_id}")
-
-
-def enable_mfa(server, iam, user_name: str) -> tuple[str, str]:
-    """(serial, seed) of a virtual MFA device enabled for the user."""
-    require_iam(server, "list_virtual_mfa_devices")
-    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=unique("mfa"))
-    serial = device["VirtualMFADevice"]["SerialNumber"]
-    seed = device["VirtualMFADevice"]["Base32StringSeed"]
-    step = int(server_now(server).timestamp()) // 30
-    iam.enable_mfa_device(
-        UserName=user_name,
-        SerialNumber=serial,
-        AuthenticationCode1=totp(seed, step - 1),
-        AuthenticationCode2=totp(seed, step),
-    )
-    return serial, seed
 
 
 # GetSessionToken

@@ -15,6 +15,7 @@ from tests.conftest import make_client
 from tests.e2e.sts_helpers import (
     allow,
     document,
+    enable_mfa,
     error_code,
     error_message,
     new_user,
@@ -28,12 +29,6 @@ from tests.e2e.sts_helpers import (
 )
 
 ACCOUNT = "000000000000"
-
-
-@pytest.fixture
-def iam(server):
-    require_iam(server)
-    return server.client("iam")
 
 
 def make_role(iam, principal, *, actions="sts:AssumeRole", max_duration=None, **trust_extra):
@@ -207,16 +202,8 @@ def test_session_token_with_mfa_satisfies_multifactor_condition(server, iam):
             Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}},
         ),
     )
-    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=unique("mfa"))
-    serial = device["VirtualMFADevice"]["SerialNumber"]
-    seed = device["VirtualMFADevice"]["Base32StringSeed"]
-    step = int(server_now(server).timestamp()) // 30
-    iam.enable_mfa_device(
-        UserName=name,
-        SerialNumber=serial,
-        AuthenticationCode1=totp(seed, step - 1),
-        AuthenticationCode2=totp(seed, step),
-    )
+    serial, seed = enable_mfa(server, iam, name)
+    step = int(server_now(server).timestamp()) // 30  # the codes used to enable it are spent
     with pytest.raises(ClientError) as err:
         client("iam").list_roles()
     assert error_code(err) == "AccessDenied"
