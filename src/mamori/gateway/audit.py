@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from botocore.model import OperationModel
 
 from mamori.gateway import request_parameters
-from mamori.gateway.redaction import redact
+from mamori.gateway.redaction import Redactor, redactor
 from mamori.iam.principals import Principal, Session
 from mamori.ids import random_uuid
 from mamori.journal import new_event_id
@@ -21,7 +21,6 @@ from mamori.journal.calls import (
     EVENT_VERSION,
     make_call,
     record_of_call,
-    resource_owners,
     shared_event_id_of,
 )
 from mamori.memo import PerObject
@@ -93,9 +92,11 @@ def shared_event_id(
     account)."""
     if not resources or error_code in _CALLER_ONLY_ERRORS:
         return None
-    if not resource_owners(resources, caller_account):
-        return None
-    return shared_event_id_of(request_id)
+    for resource in resources:
+        account = resource.get("accountId")
+        if account and account != caller_account:
+            return shared_event_id_of(request_id)
+    return None
 
 
 # Operations named like reads that CloudTrail records as writes: STS's credential-issuing Get*
@@ -197,8 +198,9 @@ class OperationFacts(NamedTuple):
     event_source: str
     read_only: bool
     region: str | None  # the region all its events belong to (global services), else None
-    # how its requestParameters differ from its redacted input (None: they do not)
-    recording: request_parameters.Recording | None
+    record_request: request_parameters.RequestRecorder  # its requestParameters
+    # its responseElements from its output (None: not recorded, as for read-only calls)
+    redact_output: Redactor | None
 
 
 _FACTS: dict[OperationModel, OperationFacts] = {}
@@ -210,32 +212,23 @@ def operation_facts(operation: OperationModel) -> OperationFacts:
         metadata = operation.service_model.metadata
         prefix = metadata.get("signingName") or metadata["endpointPrefix"]
         global_service = metadata.get("endpointPrefix") in GLOBAL_SERVICES
+        read_only = is_read_only(operation.name)
+        output_shape = operation.output_shape
         facts = _FACTS[operation] = OperationFacts(
             f"{prefix}.amazonaws.com",
-            is_read_only(operation.name),
+            read_only,
             GLOBAL_REGION if global_service else None,
-            request_parameters.recording_of(operation),
+            request_parameters.recorder_of(operation),
+            redactor(output_shape) if output_shape is not None and not read_only else None,
         )
     return facts
 
 
-def recorded_request(
-    operation: OperationModel,
-    recording: request_parameters.Recording | None,
-    params: dict[str, Any] | None,
-    host: str | None,
-    resources: list[dict[str, str]] | None,
-) -> dict[str, Any] | None:
-    """A call's requestParameters: its input, redacted, as CloudTrail records it."""
-    redacted = redact(params, operation.input_shape) or None if params else None
-    if recording is None:
-        return redacted
-    return request_parameters.record(recording, redacted, host, resources)
-
-
 # The userIdentity of the principals seen lately: a credential's principal is one long-lived
-# object, so most calls reuse its identity. Records never modify it.
+# object, so most calls reuse its identity. Records never modify it. (The bound method: calling
+# the cache object itself goes through a slower slot.)
 _cached_identity: PerObject[Principal, dict[str, Any]] = PerObject(user_identity)
+_identity_of = _cached_identity.__call__
 
 
 def build_call(
@@ -264,16 +257,22 @@ def build_call(
     passes the arguments by position: sixteen keywords cost it ~2 µs a call."""
     if operation is not None:
         name = operation.name
-        source, read_only, global_region, recording = operation_facts(operation)
+        facts = _FACTS.get(operation) or operation_facts(operation)
+        source, read_only, global_region, record_request, redact_output = facts
         if global_region is not None:
             region = global_region
-        request = recorded_request(operation, recording, params, host, resources)
+        request = record_request(params, host, resources)
+        response = (
+            redact_output(output, 0) or None
+            if output and redact_output is not None and error_code is None
+            else None
+        )
     else:
         name, source = unrouted_name, unrouted_source
         read_only = is_read_only(name)
-        request = None
+        request = response = None
     return make_call(
-        _cached_identity(principal),
+        _identity_of(principal),
         source,
         name,
         region,
@@ -282,9 +281,7 @@ def build_call(
         error_code,
         (error_message or "") if error_code is not None else None,
         request,
-        redact(output, operation.output_shape) or None
-        if output and not read_only and error_code is None
-        else None,
+        response,
         request_id,
         int(event_time.timestamp() * 1000),
         read_only,
@@ -300,7 +297,7 @@ def invoked_identity(principal: Principal, invoked_by: str) -> dict[str, Any]:
     with ``invokedBy``; on its own (a service principal), ``AWSService``."""
     if principal.type == "AWSService":
         return {"type": "AWSService", "invokedBy": invoked_by}
-    return {**_cached_identity(principal), "invokedBy": invoked_by}
+    return {**_identity_of(principal), "invokedBy": invoked_by}
 
 
 def service_call(
@@ -329,7 +326,7 @@ def service_call(
         invoked_by,
         error_code,
         (error_message or "") if error_code is not None else None,
-        recorded_request(operation, facts.recording, params, None, resources),
+        facts.record_request(params, None, resources),
         None,
         request_id,
         int(event_time.timestamp() * 1000),

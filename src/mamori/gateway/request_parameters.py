@@ -10,18 +10,19 @@ Most operations record their input as :mod:`mamori.gateway.redaction` gives it. 
   default, and Decrypt the key it decrypted with (KMS developer guide, ct-decrypt, ct-encrypt,
   ct-reencrypt).
 
-All of it is worked out once per operation (:func:`recording_of`); a call only renames keys and
+All of it is worked out once per operation (:func:`recorder_of`); a call only renames keys and
 adds a few.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, Shape
 
-from mamori.gateway.redaction import camel
+from mamori.gateway.redaction import camel, redactor
 
 # S3's CloudTrail name of an input member whose name on the wire is not the one CloudTrail
 # records (the URI labels, the bucket policy document sent as the whole body); every other member
@@ -67,24 +68,47 @@ def recording_of(operation: OperationModel) -> Recording | None:
     return None
 
 
-def record(
-    recording: Recording,
-    redacted: dict[str, Any] | None,
-    host: str | None,
-    resources: list[dict[str, str]] | None,
-) -> dict[str, Any] | None:
-    """The requestParameters of one call from its redacted input."""
-    recorded = dict(recording.always)
-    if redacted:
-        renames = recording.renames
-        recorded.update({renames.get(name, name): value for name, value in redacted.items()})
-    if recording.records_host and host:
-        recorded["Host"] = host
-    if recording.key_member and recording.key_member not in recorded:
-        key_arn = _key_of(resources)
-        if key_arn:
-            recorded[recording.key_member] = key_arn
-    return recorded or None
+# requestParameters of one call: (parsed input, Host header, the call's resources) -> the record.
+RequestRecorder = Callable[[dict[str, Any] | None, str | None, list | None], dict[str, Any] | None]
+
+
+def recorder_of(operation: OperationModel) -> RequestRecorder:
+    """How the calls of ``operation`` record their requestParameters: its input redacted
+    (:mod:`mamori.gateway.redaction`), then renamed and completed as :func:`recording_of` says.
+    Worked out once per operation; a call runs only what its operation needs."""
+    shape = operation.input_shape
+    redact_input = redactor(shape) if shape is not None else _nothing
+    recording = recording_of(operation)
+    if recording is None:
+
+        def redacted_input(params, host, resources):
+            return (redact_input(params, 0) or None) if params else None
+
+        return redacted_input
+
+    renames, always, records_host, key_member = recording
+
+    def recorded(params, host, resources):
+        redacted = redact_input(params, 0) if params else None
+        if redacted:
+            if renames:
+                redacted = {renames.get(name, name): value for name, value in redacted.items()}
+            result = {**always, **redacted}
+        else:
+            result = dict(always)
+        if records_host and host:
+            result["Host"] = host
+        if key_member is not None and key_member not in result:
+            key_arn = _key_of(resources)
+            if key_arn:
+                result[key_member] = key_arn
+        return result or None
+
+    return recorded
+
+
+def _nothing(value: Any, depth: int) -> None:
+    return None
 
 
 def _key_of(resources: list[dict[str, str]] | None) -> str | None:
