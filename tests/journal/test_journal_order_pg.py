@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from mamori.store.testing import postgres_or_skip, temp_postgres_database
 
@@ -82,3 +83,22 @@ def test_horizon_advances_while_writers_overlap(store, journal):
     b_tx.commit()
     b.close()
     assert [e.record["eventName"] for e in journal.read()] == ["A", "B"]
+
+
+def test_a_probe_running_during_a_read_does_not_hold_the_reader_back(store, journal, monkeypatch):
+    """The writer's health probe inserts a row and rolls it back; it must not look like a
+    writer that may still commit a lower seq, or a read made meanwhile misses committed rows."""
+    with store.begin() as conn:
+        committed = journal.append_in(conn, record())
+    seen_during_probe: list[list[int]] = []
+    real_execute = sa.engine.Connection.execute
+
+    def execute_and_read(self, statement, *args, **kwargs):
+        result = real_execute(self, statement, *args, **kwargs)
+        if getattr(statement, "is_insert", False) and not seen_during_probe:
+            seen_during_probe.append([e.seq for e in journal.read()])  # the probe row is open
+        return result
+
+    monkeypatch.setattr(sa.engine.Connection, "execute", execute_and_read)
+    assert journal._probe(0.0) is True
+    assert seen_during_probe == [[committed]]

@@ -848,10 +848,16 @@ class Journal(JournalBase):
                 )
 
     def _probe(self, started: float) -> bool:
-        """Can a journal row be inserted right now? (The insert is rolled back.)"""
+        """Can a journal row be inserted right now? (The insert is rolled back.)
+
+        On PostgreSQL the probe row brings its own seq, a negative one no row ever has: taking
+        one from the sequence would also take the marker lock readers wait for (see the module
+        docstring), so a read made while a probe runs could not see rows already committed."""
         row, _ = prepare(
             {"eventID": f"mamori-probe-{uuid.uuid4()}", "eventName": "MamoriJournalProbe"}
         )
+        if self._pg:
+            row["seq"] = -1 - uuid.uuid4().int % (1 << 62)
         try:
             with self.store.engine.connect() as conn:
                 if self.store.dialect == "sqlite":
