@@ -22,7 +22,7 @@ from mamori.services.s3 import buckets, integrity, objects
 from mamori.services.s3.blobs import BlobStore
 from mamori.services.s3.buckets import Bucket, canonical_id
 from mamori.services.s3.crypto import ServerKey
-from mamori.services.s3.errors import no_such_bucket
+from mamori.services.s3.errors import no_such_bucket, wrong_region
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +262,15 @@ def meta_output(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Operations that name a bucket and may be sent signed for any region: CreateBucket (its
+# LocationConstraint must match instead) and GetBucketLocation (how a client finds the region).
+ANY_REGION_OPERATIONS = frozenset({"CreateBucket", "GetBucketLocation"})
+
+
+def _is_presigned(request) -> bool:
+    return "X-Amz-Credential" in request.query
+
+
 class S3Base(Provider):
     service_name = "s3"
 
@@ -273,10 +282,21 @@ class S3Base(Provider):
         self.blobs.clear()
 
     def prepare_handler(self, operation: str, handler: Handler) -> Handler:
-        """Operations with request checksums get their checksum headers checked before they
-        run, and their Content-MD5 and checksums verified when the whole body is in the request
-        (streaming uploads verify as they store)."""
+        """What every operation of a kind checks before it runs: a request that names a bucket
+        must be signed for the bucket's region, and operations with request checksums get
+        their checksum headers checked, and their Content-MD5 and checksums verified when the
+        whole body is in the request (streaming uploads verify as they store)."""
         model = service_model("s3").operation_model(operation)
+        handler = self._with_integrity_checks(model, handler)
+        input_shape = model.input_shape
+        if input_shape is None or "Bucket" not in input_shape.members:
+            return handler
+        if operation in ANY_REGION_OPERATIONS:
+            return handler
+        return self._in_bucket_region(handler)
+
+    @staticmethod
+    def _with_integrity_checks(model, handler: Handler) -> Handler:
         http_checksum = model.http_checksum
         if not integrity.checks_body(http_checksum):
             return handler
@@ -290,6 +310,24 @@ class S3Base(Provider):
             return handler(ctx, params)
 
         return verified
+
+    def _in_bucket_region(self, handler: Handler) -> Handler:
+        """``handler`` behind S3's region check: a signed request for a bucket of another
+        region than the one it was signed for is refused, naming the bucket's region (the
+        error and the ``x-amz-bucket-region`` header SDKs follow to sign again for it). An
+        unknown bucket is left to the operation (NoSuchBucket); anonymous requests carry no
+        region."""
+
+        def in_region(ctx, params: dict[str, Any]) -> Any:
+            name = params.get("Bucket")
+            if name and ctx.principal.type != "Anonymous":
+                with self._read() as conn:
+                    bucket = buckets.get(conn, name)
+                if bucket is not None and bucket.region != ctx.region:
+                    raise wrong_region(ctx.region, bucket.region, _is_presigned(ctx.request))
+            return handler(ctx, params)
+
+        return in_region
 
     @cached_property
     def server_key(self) -> ServerKey:

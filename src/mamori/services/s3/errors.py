@@ -14,6 +14,24 @@ def no_such_bucket(bucket: str) -> AwsError:
     )
 
 
+def wrong_region(signed_for: str, bucket_region: str, presigned: bool) -> AwsError:
+    """A request signed for another region than its bucket's: the error names the region to
+    sign for, in its body and in ``x-amz-bucket-region`` (SDKs sign again for it)."""
+    if presigned:
+        code = "AuthorizationQueryParametersError"
+        message = "Error parsing the X-Amz-Credential parameter; the region"
+    else:
+        code = "AuthorizationHeaderMalformed"
+        message = "The authorization header is malformed; the region"
+    return AwsError(
+        code,
+        f"{message} '{signed_for}' is wrong; expecting '{bucket_region}'",
+        status=400,
+        fields={"Region": bucket_region},
+        headers={"x-amz-bucket-region": bucket_region},
+    )
+
+
 def no_such_key(key: str) -> AwsError:
     return AwsError("NoSuchKey", "The specified key does not exist.", status=404)
 
