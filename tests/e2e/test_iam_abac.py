@@ -13,7 +13,16 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.iam_domain.helpers import ACCOUNT, allow, deny, doc, trust, unique, user_with_keys
+from tests.iam_domain.helpers import (
+    ACCOUNT,
+    SAML_METADATA,
+    allow,
+    deny,
+    doc,
+    trust,
+    unique,
+    user_with_keys,
+)
 
 
 def user_keys(iam, name: str) -> dict:
@@ -233,6 +242,65 @@ def test_resource_tags_and_boundary_of_users_and_roles(server):
     inline = doc(allow("s3:GetObject"))
     own.put_role_policy(RoleName=blue_role, PolicyName="p", PolicyDocument=inline)
     assert is_denied(own.put_role_policy, RoleName=red_role, PolicyName="p", PolicyDocument=inline)
+
+
+def test_resource_tags_of_policies_providers_instance_profiles_and_mfa_devices(server):
+    """aws:ResourceTag/* is set from the tags of every taggable IAM resource acted on, not only
+    users and roles; a resource that does not exist is still refused before it is looked up."""
+    iam = server.client("iam")
+    blue = [{"Key": "team", "Value": "blue"}]
+    red = [{"Key": "team", "Value": "red"}]
+    name, own = user_with_keys(server, iam)
+    actions = [
+        "iam:GetPolicy",
+        "iam:TagPolicy",
+        "iam:GetOpenIDConnectProvider",
+        "iam:GetSAMLProvider",
+        "iam:GetInstanceProfile",
+        "iam:ListMFADeviceTags",
+    ]
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="team-blue",
+        PolicyDocument=doc(
+            allow(actions, Condition={"StringEquals": {"aws:ResourceTag/team": "blue"}})
+        ),
+    )
+    tagged = {}
+    for team, tags in (("blue", blue), ("red", red)):
+        policy = iam.create_policy(
+            PolicyName=unique(team), PolicyDocument=doc(allow("s3:GetObject")), Tags=tags
+        )["Policy"]["Arn"]
+        oidc = iam.create_open_id_connect_provider(
+            Url=f"https://{unique(team)}.example.com",
+            ClientIDList=["app"],
+            ThumbprintList=["a" * 40],
+            Tags=tags,
+        )["OpenIDConnectProviderArn"]
+        saml = iam.create_saml_provider(
+            Name=unique(team), SAMLMetadataDocument=SAML_METADATA, Tags=tags
+        )["SAMLProviderArn"]
+        profile = unique(team)
+        iam.create_instance_profile(InstanceProfileName=profile, Tags=tags)
+        device = iam.create_virtual_mfa_device(VirtualMFADeviceName=unique(team), Tags=tags)
+        tagged[team] = (policy, oidc, saml, profile, device["VirtualMFADevice"]["SerialNumber"])
+
+    for team, expect_denied in (("blue", False), ("red", True)):
+        policy, oidc, saml, profile, serial = tagged[team]
+        calls = [
+            (own.get_policy, {"PolicyArn": policy}),
+            (own.tag_policy, {"PolicyArn": policy, "Tags": [{"Key": "k", "Value": "v"}]}),
+            (own.get_open_id_connect_provider, {"OpenIDConnectProviderArn": oidc}),
+            (own.get_saml_provider, {"SAMLProviderArn": saml}),
+            (own.get_instance_profile, {"InstanceProfileName": profile}),
+            (own.list_mfa_device_tags, {"SerialNumber": serial}),
+        ]
+        for call, kwargs in calls:
+            assert is_denied(call, **kwargs) is expect_denied, (team, call.__name__)
+
+    # a policy that does not exist has no tags: refused, not reported missing
+    missing = f"arn:aws:iam::{ACCOUNT}:policy/{unique('missing')}"
+    assert is_denied(own.get_policy, PolicyArn=missing)
 
 
 def test_assume_role_by_matching_role_and_principal_tags(server):

@@ -14,7 +14,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
-from tests.iam_domain.helpers import ACCOUNT, allow, doc, error_of, trust, unique
+from tests.iam_domain.helpers import (
+    ACCOUNT,
+    SAML_METADATA,
+    allow,
+    doc,
+    error_of,
+    trust,
+    unique,
+)
 
 REPORT_COLUMNS = [
     "user", "arn", "user_creation_time", "password_enabled", "password_last_used",
@@ -25,16 +33,6 @@ REPORT_COLUMNS = [
     "access_key_2_last_used_service", "cert_1_active", "cert_1_last_rotated", "cert_2_active",
     "cert_2_last_rotated",
 ]  # fmt: skip
-
-SAML_METADATA = (
-    '<?xml version="1.0"?>'
-    '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
-    'entityID="https://idp.example.com/metadata" validUntil="2049-01-01T00:00:00Z">'
-    '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
-    '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
-    'Location="https://idp.example.com/sso"/>'
-    "</md:IDPSSODescriptor></md:EntityDescriptor>"
-).ljust(1000)
 
 
 def test_account_alias(server):

@@ -62,3 +62,15 @@ def error_of(excinfo) -> tuple[str, str, int]:
         response["Error"]["Message"],
         response["ResponseMetadata"]["HTTPStatusCode"],
     )
+
+
+# SAML metadata an IdP would publish (padded: IAM wants at least 1,000 characters).
+SAML_METADATA = (
+    '<?xml version="1.0"?>'
+    '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+    'entityID="https://idp.example.com/metadata" validUntil="2049-01-01T00:00:00Z">'
+    '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+    '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+    'Location="https://idp.example.com/sso"/>'
+    "</md:IDPSSODescriptor></md:EntityDescriptor>"
+).ljust(1000)

@@ -7,8 +7,9 @@ Two sources, each read in one place:
   (Create*/Tag*), ``aws:TagKeys`` from ``TagKeys`` (Untag*), ``iam:PolicyARN`` (Attach/Detach
   User/Group/Role Policy), ``iam:PermissionsBoundary`` requested by CreateUser/CreateRole and
   Put{User,Role}PermissionsBoundary (KMS reuses the tag keys, with its own tag member names);
-* the resource acted on (the stored entity): ``aws:ResourceTag/${TagKey}`` from its tags, also
-  as ``iam:ResourceTag/${TagKey}`` for users and roles, and the user's or role's current
+* the resource acted on (the stored entity: a user, role, managed policy, OIDC or SAML
+  provider, instance profile or virtual MFA device): ``aws:ResourceTag/${TagKey}`` from its
+  tags, also as ``iam:ResourceTag/${TagKey}`` for users and roles, and the user's or role's current
   ``iam:PermissionsBoundary`` for the actions that change its permissions.
 """
 

@@ -34,7 +34,7 @@ class FederationOps(IamBase):
         return result
 
     def _oidc(self, ctx, iam, arn: str, action: str, params=None) -> dict:
-        self._authorize(ctx, action, arn, params)
+        self._authorize(ctx, action, arn, params, iam.oidc.find(arn))
         return iam.oidc.get(arn)
 
     def get_open_id_connect_provider(self, ctx, params):
@@ -136,7 +136,7 @@ class FederationOps(IamBase):
         return result
 
     def _saml(self, ctx, iam, arn: str, action: str, params=None) -> dict:
-        self._authorize(ctx, action, arn, params)
+        self._authorize(ctx, action, arn, params, iam.saml.find(arn))
         return iam.saml.get(arn)
 
     def get_saml_provider(self, ctx, params):

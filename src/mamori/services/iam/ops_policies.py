@@ -3,6 +3,7 @@ boundaries of users, groups and roles."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from mamori.errors import AwsError
@@ -60,7 +61,11 @@ class PolicyOps(IamBase):
         self, ctx, iam: Iam, arn: str, action: str, customer: bool = False, params=None
     ) -> dict:
         # AWS managed policies ("arn:aws:iam::aws:policy/...") count as the caller's account's.
-        self._authorize(ctx, action, arn, params, resource_account=ctx.account_id)
+        # Its tags are aws:ResourceTag/*; a policy that does not exist is refused after.
+        found = None
+        with contextlib.suppress(AwsError):  # a malformed ARN: refused after, too
+            found = iam.policies.resolve(arn)
+        self._authorize(ctx, action, arn, params, found, resource_account=ctx.account_id)
         return iam.policies.customer(arn) if customer else iam.policies.require(arn)
 
     def get_policy(self, ctx, params):

@@ -119,7 +119,7 @@ class SigninOps(IamBase):
         return {"VirtualMFADevice": result}
 
     def _device(self, ctx, iam, serial: str, action: str, params=None) -> dict:
-        self._authorize(ctx, action, serial, params)
+        self._authorize(ctx, action, serial, params, iam.mfa.find(serial))
         return iam.mfa.get(serial)
 
     def enable_mfa_device(self, ctx, params):
