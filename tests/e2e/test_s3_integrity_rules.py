@@ -412,3 +412,31 @@ def test_object_uploaded_without_a_checksum_gets_a_crc64nvme(server):
     assert head["ChecksumType"] == "FULL_OBJECT"
     copy = s3.copy_object(Bucket=name, Key="c", CopySource={"Bucket": name, "Key": "k"})
     assert copy["CopyObjectResult"]["ChecksumCRC64NVME"] == crc64nvme(b"hello world")
+
+
+def test_multipart_upload_without_a_checksum_gets_a_full_object_crc64nvme(server):
+    s3 = s3_client(
+        server,
+        config=Config(request_checksum_calculation="when_required", retries={"max_attempts": 1}),
+    )
+    name = new_bucket(s3)
+    first, second = b"a" * (5 * 1024 * 1024), b"the rest"
+    created = s3.create_multipart_upload(Bucket=name, Key="big")
+    assert "ChecksumAlgorithm" not in created  # nothing was asked for
+    upload = created["UploadId"]
+    etags = []
+    for number, body in enumerate((first, second), start=1):
+        part = s3.upload_part(Bucket=name, Key="big", UploadId=upload, PartNumber=number, Body=body)
+        assert part["ChecksumCRC64NVME"] == crc64nvme(body)
+        etags.append({"PartNumber": number, "ETag": part["ETag"]})
+    listed = s3.list_parts(Bucket=name, Key="big", UploadId=upload)["Parts"]
+    assert [p["ChecksumCRC64NVME"] for p in listed] == [crc64nvme(first), crc64nvme(second)]
+    done = s3.complete_multipart_upload(
+        Bucket=name, Key="big", UploadId=upload, MultipartUpload={"Parts": etags}
+    )
+    whole = crc64nvme(first + second)
+    assert (done["ChecksumCRC64NVME"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+    head = s3.head_object(Bucket=name, Key="big", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC64NVME"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
+    got = s3.get_object(Bucket=name, Key="big", ChecksumMode="ENABLED")
+    assert got["Body"].read() == first + second  # botocore validated the checksum it was given

@@ -23,6 +23,7 @@ from mamori.services.s3.base import (
     owner,
     parse_tagging,
     requested_checksums,
+    with_default_checksum,
 )
 from mamori.services.s3.bodies import async_iter, chunks_of, open_body, parse_copy_range
 from mamori.services.s3.crypto import unb64
@@ -104,6 +105,10 @@ class MultipartOps(S3Base):
                 "The x-amz-checksum-type header can only be used with the "
                 "x-amz-checksum-algorithm header."
             )
+        asked = algorithm is not None
+        if not asked:  # S3's default: a FULL_OBJECT CRC64NVME, made of the parts' own
+            for default in with_default_checksum(set()):
+                algorithm, checksum_type = default, "FULL_OBJECT"
         if algorithm:
             checksum_factories({algorithm})
             if checksum_type is None:
@@ -129,7 +134,7 @@ class MultipartOps(S3Base):
             crypto=sse.record,
         )
         out = {"Bucket": bucket.name, "Key": key, "UploadId": upload_id, **sse.headers}
-        if algorithm:
+        if asked:
             out["ChecksumAlgorithm"] = algorithm
             out["ChecksumType"] = checksum_type
         return out
