@@ -3,6 +3,7 @@ timestamps inside request/response elements, tlsDetails."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from mamori.gateway import audit
@@ -252,12 +253,16 @@ def test_s3_names_each_member_as_it_travels_over_http():
         "CompleteMultipartUpload",
         "Host",
     }
-    assert _request_parameters("s3", "PutBucketPolicy", {"Bucket": "b", "Policy": "{}"}) == {
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*"}]}
+    put_policy = {"Bucket": "b", "Policy": json.dumps(document)}
+    assert _request_parameters("s3", "PutBucketPolicy", put_policy) == {
         "bucketName": "b",
-        "bucketPolicy": "{}",
+        "bucketPolicy": document,  # the JSON object, as CloudTrail records it
         "policy": "",
         "Host": "s3.local:4566",
     }
+    malformed = {"Bucket": "b", "Policy": "{not json"}
+    assert _request_parameters("s3", "PutBucketPolicy", malformed)["bucketPolicy"] == "{not json"
 
 
 def test_other_services_keep_the_member_names_and_record_no_host():

@@ -376,6 +376,29 @@ def test_s3_records_request_parameters_under_their_http_names_with_the_host(serv
     }
 
 
+def test_s3_records_a_bucket_policy_as_the_json_object_it_is(server):
+    s3, ct = server.client("s3"), server.client("cloudtrail")
+    bucket = new_bucket(s3, "policy")
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    put = s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+    _, record, _ = wait_for(
+        ct, "EventName", "PutBucketPolicy", _by_request(put["ResponseMetadata"]["RequestId"])
+    )
+    assert record["requestParameters"]["bucketPolicy"] == document
+    assert record["requestParameters"]["bucketName"] == bucket
+
+
 def test_kms_records_the_algorithms_and_key_it_used_though_the_request_left_them_out(server):
     kms, ct = server.client("kms"), server.client("cloudtrail")
     key_arn = kms.create_key()["KeyMetadata"]["Arn"]

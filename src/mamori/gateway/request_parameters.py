@@ -6,6 +6,7 @@ Most operations record their input as :mod:`mamori.gateway.redaction` gives it. 
   ``x-amz-acl``, ``uploadId``, ``list-type``, the XML payload's root element ...), the request's
   ``Host`` header, and its sub-resource (``"versioning": ""``, ``"list-type": "2"``): S3 user
   guide, "CloudTrail log file entries for Amazon S3".
+- S3 records a bucket policy (``bucketPolicy``) as the JSON object it is.
 - KMS records the encryption algorithms it used even when the request left them to their
   default, and Decrypt the key it decrypted with (KMS developer guide, ct-decrypt, ct-encrypt,
   ct-reencrypt).
@@ -16,6 +17,7 @@ adds a few.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -38,6 +40,8 @@ _KMS_DEFAULTS: dict[str, dict[str, str]] = {
         "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
     },
 }
+# S3 records a bucket policy as the JSON object it is, not as the text sent.
+_S3_DOCUMENTS = {"PutBucketPolicy": ("bucketPolicy",)}
 # Members KMS records as the ARN of the key the call used when the request did not name it.
 _KMS_KEY_MEMBERS = {"Decrypt": "KeyId"}
 _KMS_KEY_TYPE = "AWS::KMS::Key"
@@ -50,6 +54,7 @@ class Recording(NamedTuple):
     always: dict[str, Any]  # recorded unless the request gave them
     records_host: bool  # the Host header, as "Host"
     key_member: str | None  # recorded as the call's KMS key ARN when the request gave none
+    documents: tuple[str, ...] = ()  # recorded names of JSON documents, recorded parsed
 
 
 def recording_of(operation: OperationModel) -> Recording | None:
@@ -86,7 +91,7 @@ def recorder_of(operation: OperationModel) -> RequestRecorder:
 
         return redacted_input
 
-    renames, always, records_host, key_member = recording
+    renames, always, records_host, key_member, documents = recording
 
     def recorded(params, host, resources):
         redacted = redact_input(params, 0) if params else None
@@ -98,6 +103,9 @@ def recorder_of(operation: OperationModel) -> RequestRecorder:
             result = dict(always)
         if records_host and host:
             result["Host"] = host
+        for name in documents:
+            if isinstance(result.get(name), str):
+                result[name] = _parsed_document(result[name])
         if key_member is not None and key_member not in result:
             key_arn = _key_of(resources)
             if key_arn:
@@ -109,6 +117,16 @@ def recorder_of(operation: OperationModel) -> RequestRecorder:
 
 def _nothing(value: Any, depth: int) -> None:
     return None
+
+
+def _parsed_document(text: str) -> Any:
+    """A JSON document as CloudTrail records it: parsed when it is a JSON object, else (a
+    request refused for its malformed document) the text as sent."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return text
+    return document if isinstance(document, dict) else text
 
 
 def _key_of(resources: list[dict[str, str]] | None) -> str | None:
@@ -127,7 +145,9 @@ def _s3_recording(operation: OperationModel) -> Recording:
             trail_name = s3_trail_name(name, member, is_payload=name == payload)
             if trail_name != camel(name):
                 renames[camel(name)] = trail_name
-    return Recording(renames, _sub_resource(operation), True, None)
+    return Recording(
+        renames, _sub_resource(operation), True, None, _S3_DOCUMENTS.get(operation.name, ())
+    )
 
 
 def s3_trail_name(name: str, member: Shape, *, is_payload: bool) -> str:
