@@ -73,13 +73,16 @@ class Runtime:
     # restart (credentials issued before it would live longer, events get earlier times).
 
     def advance_clock(self, seconds: float) -> None:
-        """Move the domain clock forward (ValueError for a move that cannot be made)."""
+        """Move the domain clock forward (ValueError for a move that cannot be made), from
+        the latest move any node sharing the store made."""
+        self.follow_clock()
         previous = self.clock.offset
         self.clock.advance(seconds)
         self._save_clock(previous)
 
     def set_clock(self, when: datetime) -> None:
         """Move the domain clock forward to ``when`` (ValueError as for ``advance_clock``)."""
+        self.follow_clock()
         previous = self.clock.offset
         self.clock.set(when)
         self._save_clock(previous)
@@ -92,18 +95,33 @@ class Runtime:
             self.clock.restore(previous)  # a move that is not saved is not made
             raise
 
-    def _restore_clock(self) -> None:
+    def _restore_clock(self, forward_only: bool = False) -> None:
         with self.store.connect() as conn:
             saved = self.store.get_setting(conn, CLOCK_OFFSET_SETTING)
         if saved is None:
             return
         try:
-            self.clock.restore(timedelta(microseconds=int(saved)))
+            offset = timedelta(microseconds=int(saved))
         except (ValueError, OverflowError):
             log.warning("ignoring an unreadable saved clock offset: %r", saved)
+            return
+        if forward_only and offset <= self.clock.offset:
+            return
+        self.clock.restore(offset)
+
+    def follow_clock(self) -> None:
+        """Take up a move of the clock another node sharing the store made (the clock only
+        moves forward)."""
+        self._restore_clock(forward_only=True)
 
     def start(self) -> None:
         self.journal.start()
+        if self.store.dialect == "postgresql":  # other nodes may share it: follow their moves
+            self.scheduler.every(
+                "clock: follow other nodes' moves",
+                timedelta(seconds=1),
+                lambda now: self.follow_clock(),
+            )
         self.scheduler.every(
             "iam: record access key last use",
             timedelta(seconds=60),
