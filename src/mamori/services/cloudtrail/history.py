@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from mamori.errors import AwsError
 from mamori.journal import categories
+from mamori.journal.journal import JournalBase
 from mamori.store.engine import Store
 from mamori.store.schema import journal_cursors_table, journal_resources_table, journal_table
 from mamori.store.seal import SealError
@@ -322,6 +323,59 @@ class EventHistory:
             if len(seqs) < batch:
                 break
         return deleted
+
+
+@dataclass(frozen=True)
+class LastEvent:
+    """The newest event a :func:`last_successful_event` query found."""
+
+    event_id: str
+    event_time: datetime
+    event_name: str
+    request_id: str | None
+
+
+def last_successful_event(
+    journal: JournalBase,
+    *,
+    account_id: str,
+    region: str,
+    resource_name: str,
+    event_source: str,
+    event_names: Collection[str],
+    start: datetime,
+) -> LastEvent | None:
+    """The newest event of ``account_id``/``region`` at or after ``start`` that names
+    ``resource_name`` among its resources, comes from ``event_source`` with one of
+    ``event_names``, and succeeded (no errorCode); None if there is none.
+
+    Walks ``journal_resources``' name index backwards from the newest event, as a ResourceName
+    lookup does, and reads only rows below the journal's commit-safe horizon (PostgreSQL), so it
+    never answers from a partially committed view. Only the one row found has its record read
+    (for its requestID)."""
+    stmt = (
+        sa.select(_j.event_id, _j.event_time, _j.event_name, _j.record)
+        .select_from(journal_resources_table.join(journal_table, _j.seq == _r.seq))
+        .where(
+            _r.account_id == account_id,
+            _r.region == region,
+            _r.resource_name == resource_name,
+            _j.event_source == event_source,
+            _j.event_name.in_(sorted(event_names)),
+            _j.error_code.is_(None),
+        )
+    )
+    stmt = _time_range(stmt, _r, start, None, None)
+    with journal.store.connect() as conn:
+        horizon = journal.safe_horizon(conn)
+        if horizon is not None:
+            stmt = stmt.where(_r.seq <= horizon)
+        stmt = stmt.order_by(_r.event_time.desc(), _r.seq.desc()).limit(1)
+        row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    request_id = json.loads(row.record).get("requestID")
+    return LastEvent(row.event_id, row.event_time, row.event_name, request_id)
 
 
 def management_events_only(stmt):
