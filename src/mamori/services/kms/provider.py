@@ -3,7 +3,8 @@
 ``KmsProvider`` is assembled from one mixin per family of operations; the domain lives beside
 it: key records (:mod:`.keys`), key specs (:mod:`.specs`), primitives (:mod:`.crypto`), the
 ciphertext format (:mod:`.ciphertext`), sealed material and due dates (:mod:`.keystore`),
-scheduled work (:mod:`.jobs`). Other services use KMS through :mod:`.api`.
+scheduled work (:mod:`.jobs`), last usage from the audit journal (:mod:`.ops_usage`). Other
+services use KMS through :mod:`.api`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from mamori.services.kms.ops_crypto import CryptoOps
 from mamori.services.kms.ops_grants import GrantOps
 from mamori.services.kms.ops_import import ImportOps
 from mamori.services.kms.ops_keys import KeyOps
+from mamori.services.kms.ops_usage import UsageOps
 
 
-class KmsProvider(KeyOps, AliasOps, CryptoOps, GrantOps, ImportOps):
+class KmsProvider(KeyOps, AliasOps, CryptoOps, GrantOps, ImportOps, UsageOps):
     service_name = "kms"
 
     def __init__(self, runtime) -> None:
