@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from tests.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, make_client
 from tests.e2e.s3_helpers import new_bucket
 from tests.e2e.sts_helpers import allow, new_user
 
@@ -206,6 +206,45 @@ def test_permission_is_kms_get_key_last_usage(server, kms):
     assert "kms:GetKeyLastUsage" in error.value.response["Error"]["Message"]
     _, _, reader = new_user(server, allow(["kms:GetKeyLastUsage"], arn))
     assert reader("kms").get_key_last_usage(KeyId=arn)["KeyId"] == arn.rsplit("/", 1)[1]
+
+
+def test_cross_account_use_counts_for_the_owner_who_alone_may_ask(server, kms):
+    created = subprocess.run(
+        [sys.executable, "-m", "mamori.cli", "accounts", "create", "--data-dir", server.data_dir],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    other = json.loads(created.stdout)
+    partner = make_client(
+        server.endpoint,
+        "kms",
+        aws_access_key_id=other["AccessKeyId"],
+        aws_secret_access_key=other["SecretAccessKey"],
+    )
+    owner_root = "arn:aws:iam::000000000000:root"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            allow("kms:*", Principal={"AWS": owner_root}),
+            allow(
+                ["kms:Encrypt", "kms:GetKeyLastUsage"],
+                Principal={"AWS": f"arn:aws:iam::{other['AccountId']}:root"},
+            ),
+        ],
+    }
+    arn = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    request_id = partner.encrypt(KeyId=arn, Plaintext=b"x")["ResponseMetadata"]["RequestId"]
+    usage = usage_after(kms, arn, request_id)["KeyLastUsage"]
+    assert usage["Operation"] == "Encrypt"
+    # The event ID is the one of the owner's copy of the record (AWS: "the CloudTrail event ID
+    # from the respective key owner's account").
+    assert usage["CloudTrailEventId"] == lookup_event(server, request_id, arn)["EventId"]
+    # "Cross-account use: No", whatever the key policy says.
+    with pytest.raises(ClientError) as error:
+        partner.get_key_last_usage(KeyId=arn)
+    assert code(error) == "AccessDeniedException"
 
 
 def test_aws_cli(server, kms, tmp_path):
