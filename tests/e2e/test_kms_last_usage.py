@@ -8,14 +8,14 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, make_client
 from tests.e2e.s3_helpers import new_bucket
-from tests.e2e.sts_helpers import allow, new_user
+from tests.e2e.sts_helpers import allow, new_user, server_now
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +79,14 @@ def test_new_key_has_no_last_usage(kms):
 def test_encrypt_then_decrypt_is_the_last_usage_with_its_event_and_request_ids(server, kms):
     meta = kms.create_key()["KeyMetadata"]
     key, arn = meta["KeyId"], meta["Arn"]
-    before = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    # the server's domain clock (other tests may have moved it), not this machine's
+    before = server_now(server).replace(microsecond=0) - timedelta(seconds=1)
     encrypted = kms.encrypt(KeyId=key, Plaintext=b"secret")
     encrypt_id = encrypted["ResponseMetadata"]["RequestId"]
     answer = usage_after(kms, key, encrypt_id)
     usage = answer["KeyLastUsage"]
     assert usage["Operation"] == "Encrypt"
-    assert before <= usage["Timestamp"] <= datetime.now(UTC) + timedelta(seconds=1)
+    assert before <= usage["Timestamp"] <= server_now(server) + timedelta(seconds=1)
     event = lookup_event(server, encrypt_id, arn)
     assert usage["CloudTrailEventId"] == event["EventId"]
     assert usage["Timestamp"] == event["EventTime"]
