@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from lxml import etree
 
 from mamori.errors import AwsError
 from mamori.services.sts import saml
@@ -134,3 +135,21 @@ def test_parse_time_accepts_fractions_and_zones():
     assert saml.parse_time("2030-05-01T14:00:00+02:00") == datetime(2030, 5, 1, 12, tzinfo=UTC)
     with pytest.raises(AwsError):
         saml.parse_time("yesterday")
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (b"ds:SignedInfo", b"ds:SignedInfoX"),  # fails signxml's schema check
+        (b"<ds:DigestValue>", b"<ds:DigestValue>AA"),  # not a valid digest value
+        (b"rsa-sha256", b"rsa-unknown"),
+        (b'URI="#_a', b'URI="#_other'),
+    ],
+)
+def test_malformed_signatures_are_refusals(idp, old, new):
+    xml = etree.tostring(idp.sign(idp.response(now=NOW, roles=[ROLE])))
+    assert old in xml
+    provider = saml.identity_provider(idp.metadata())
+    with pytest.raises(AwsError) as err:
+        saml.verify(saml.decode(encode(xml.replace(old, new))), provider)
+    assert err.value.code == "InvalidIdentityToken"

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
 from lxml import etree
 from signxml import XMLVerifier
-from signxml.exceptions import InvalidInput, SignXMLException
+from signxml.exceptions import SignXMLException
 
 from mamori.errors import AwsError
 
@@ -213,9 +214,9 @@ def _signed_element(data: bytes, provider: IdentityProvider):
     for certificate in provider.certificates:
         try:
             return XMLVerifier().verify(data, x509_cert=certificate).signed_xml
-        except InvalidInput:
-            break  # no usable signature at all: another certificate will not help
-        except (SignXMLException, ValueError):
+        # Whatever a malformed signature makes signxml, lxml's schema check or cryptography
+        # raise is a refusal, never a server error.
+        except (SignXMLException, etree.LxmlError, ValueError, TypeError, UnsupportedAlgorithm):
             continue
     raise invalid_token("Response signature invalid")
 
