@@ -323,14 +323,16 @@ def test_trust_condition_not_met(server):
     assert out["Subject"] == "bob@example.com"
 
 
-def test_session_duration_attribute_caps_the_session(server, fed):
-    capped = {ATTR + "SessionDuration": ["900"]}
-    out = assume(server, fed, assertion(server, fed, attributes=capped), DurationSeconds=3600)
+def test_session_duration_attribute_does_not_shorten_api_credentials(server, fed):
+    """SessionDuration is for console sessions: these credentials last DurationSeconds."""
+    console_only = {ATTR + "SessionDuration": ["900"]}
+    out = assume(server, fed, assertion(server, fed, attributes=console_only), DurationSeconds=3600)
     expiry = out["Credentials"]["Expiration"] - server_now(server)
-    assert timedelta(minutes=14) < expiry <= timedelta(minutes=15)
+    assert timedelta(minutes=59) < expiry <= timedelta(minutes=60)
     client = session_client(server, out["Credentials"], "sts")
-    client.get_caller_identity()
     time_travel(server, 901)
+    client.get_caller_identity()  # still valid after the console's 15 minutes
+    time_travel(server, 3600)
     with pytest.raises(ClientError) as err:
         client.get_caller_identity()
     assert error_code(err) == "ExpiredToken"

@@ -456,9 +456,8 @@ class StsProvider(Provider):
                 params.get("DurationSeconds"), role.get("MaxSessionDuration"), chaining=False
             )
         )
-        capped = saml.session_duration(assertion)
-        if capped is not None:
-            expires = min(expires, now + timedelta(seconds=capped))
+        # DurationSeconds or SessionNotOnOrAfter, whichever ends first (the SessionDuration
+        # attribute is for console sessions, not for these credentials).
         if assertion.session_not_on_or_after is not None:
             expires = min(expires, assertion.session_not_on_or_after.replace(microsecond=0))
         if expires <= now:

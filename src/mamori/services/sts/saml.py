@@ -39,7 +39,6 @@ _NS = {"samlp": SAMLP, "saml": SAML, "md": MD, "ds": DS}
 ATTRIBUTE_PREFIX = "https://aws.amazon.com/SAML/Attributes/"
 ROLE = ATTRIBUTE_PREFIX + "Role"
 ROLE_SESSION_NAME = ATTRIBUTE_PREFIX + "RoleSessionName"
-SESSION_DURATION = ATTRIBUTE_PREFIX + "SessionDuration"
 SOURCE_IDENTITY = ATTRIBUTE_PREFIX + "SourceIdentity"
 PRINCIPAL_TAG = ATTRIBUTE_PREFIX + "PrincipalTag:"
 TRANSITIVE_TAG_KEYS = ATTRIBUTE_PREFIX + "TransitiveTagKeys"
@@ -336,15 +335,6 @@ def session_name(assertion: Assertion) -> str:
     if not _SESSION_NAME.match(name):
         raise invalid_token("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
     return name
-
-
-def session_duration(assertion: Assertion) -> int | None:
-    value = assertion.single(SESSION_DURATION)
-    if value is None:
-        return None
-    if not re.fullmatch(r"\d{1,6}", value) or not 900 <= int(value) <= 43200:
-        raise invalid_token("SessionDuration in AuthnResponse must be between 900 and 43200")
-    return int(value)
 
 
 def principal_tags(assertion: Assertion) -> tuple[list[dict[str, str]], list[str]]:
