@@ -147,6 +147,46 @@ def test_anonymous_and_unknown():
     }
 
 
+def test_saml_user_and_its_hidden_assertion():
+    """AssumeRoleWithSAML's caller is the SAML subject (CloudTrail's SAMLUser layout), and the
+    assertion, a bearer credential, is never recorded."""
+    user = Principal(
+        "SAMLUser",
+        A,
+        "",
+        "nq+Q=:alice",
+        user_name="alice",
+        identity_provider="nq+Q=",
+    )
+    assert audit.user_identity(user) == {
+        "type": "SAMLUser",
+        "principalId": "nq+Q=:alice",
+        "userName": "alice",
+        "identityProvider": "nq+Q=",
+    }
+    record = audit.build_record(
+        operation=service_model("sts").operation_model("AssumeRoleWithSAML"),
+        principal=user,
+        region="us-east-1",
+        event_time=ISSUED,
+        source_ip="10.0.0.1",
+        user_agent="ua",
+        request_id="r",
+        params={
+            "RoleArn": f"arn:aws:iam::{A}:role/r",
+            "PrincipalArn": f"arn:aws:iam::{A}:saml-provider/p",
+            "SAMLAssertion": "PHNhbWxwOlJlc3BvbnNlLz4=",
+        },
+        output=None,
+        error_code=None,
+        error_message=None,
+        resources=None,
+        tls=False,
+    )
+    assert "PHNhbWxwOlJlc3BvbnNlLz4=" not in json.dumps(record)
+    assert record["recipientAccountId"] == A
+
+
 def _record(service: str, operation: str, region: str, **kw):
     return audit.build_record(
         operation=service_model(service).operation_model(operation),

@@ -243,6 +243,9 @@ class Gateway:
     def _record(
         self, route, request, principal, region, request_id, params, output, error, ctx, now
     ):
+        if ctx is not None:
+            # An unsigned call may have named its caller once verified (AssumeRoleWithSAML).
+            principal = ctx.principal
         if principal is None:
             principal = _unknown_principal(
                 request, runtime_account=self.runtime.settings.account_id

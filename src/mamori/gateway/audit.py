@@ -166,9 +166,16 @@ def session_context(principal: Principal, session: Session) -> dict[str, Any]:
 def user_identity(principal: Principal) -> dict[str, Any]:
     """CloudTrail's userIdentity for each identity type: Root, IAMUser, AssumedRole and
     FederatedUser (with ``sessionContext`` when the call used temporary credentials),
-    AWSAccount (anonymous), Unknown (authentication failed)."""
+    AWSAccount (anonymous), Unknown (authentication failed), SAMLUser (AssumeRoleWithSAML)."""
     if principal.type == "Anonymous":
         return {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
+    if principal.type == "SAMLUser":
+        return {
+            "type": "SAMLUser",
+            "principalId": principal.principal_id,
+            "userName": principal.user_name,
+            "identityProvider": principal.identity_provider,
+        }
     identity: dict[str, Any] = {
         "type": principal.type,
         "principalId": principal.principal_id,

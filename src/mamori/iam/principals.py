@@ -29,7 +29,8 @@ class Session:
 @dataclass(frozen=True)
 class Principal:
     # CloudTrail's userIdentity.type: Root, IAMUser, AssumedRole, FederatedUser, AWSService,
-    # AWSAccount, Anonymous (unsigned requests where AWS allows them), Unknown (not authenticated).
+    # AWSAccount, Anonymous (unsigned requests where AWS allows them), Unknown (not authenticated),
+    # SAMLUser (the verified SAML subject of an AssumeRoleWithSAML call).
     type: str
     account_id: str
     arn: str
@@ -38,6 +39,7 @@ class Principal:
     access_key_id: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     session: Session | None = None
+    identity_provider: str | None = None  # SAMLUser: the NameQualifier of its IdP
 
     @property
     def is_root(self) -> bool:

@@ -4,8 +4,8 @@ Every temporary credential is an ``ASIA…`` access key with a session token and
 the domain clock (:mod:`mamori.iam.sessions`); the gateway refuses it once the clock passes the
 expiry. Access is decided by the policy engine only: ``AssumeRole`` evaluates the role's trust
 policy as the resource policy of ``sts:AssumeRole`` on the role (the cross-account rule then
-requires the caller's identity policies too), ``AssumeRoleWithWebIdentity`` evaluates it for the
-OIDC provider as a ``Federated`` principal.
+requires the caller's identity policies too), ``AssumeRoleWithWebIdentity`` and
+``AssumeRoleWithSAML`` evaluate it for the OIDC or SAML provider as a ``Federated`` principal.
 
 Notes on mamori's choices where AWS is opaque:
 
@@ -13,6 +13,8 @@ Notes on mamori's choices where AWS is opaque:
   encode an account, so the key is looked up; a key mamori does not know answers with the
   caller's own account.
 * ``PackedPolicySize`` is a percentage of a zlib-packed budget (see ``domain.PACKED_BUDGET``).
+* ``AssumeRoleWithSAML``: the assertion's ``SessionDuration`` attribute caps the session like
+  ``SessionNotOnOrAfter`` does (AWS documents the attribute for console sessions).
 * Session policies given by ARN (``PolicyArns``) are the default versions of IAM managed
   policies (AWS managed ones, or customer managed ones of the role's account).
 """
@@ -30,7 +32,7 @@ from mamori.iam.policy import MalformedPolicy, PolicySet, RequestFacts, evaluate
 from mamori.iam.principals import Principal, Session
 from mamori.iam.sessions import issue_credentials, purge_expired
 from mamori.services.registry import Provider
-from mamori.services.sts import domain, webidentity
+from mamori.services.sts import domain, saml, webidentity
 from mamori.services.sts.authmessage import decode_authorization_message
 
 PURGE_INTERVAL = timedelta(hours=1)
@@ -383,6 +385,132 @@ class StsProvider(Provider):
         if source_identity:
             result["SourceIdentity"] = source_identity
         return result
+
+    # AssumeRoleWithSAML (unsigned)
+
+    def assume_role_with_saml(self, ctx, params):
+        role_arn, provider_arn = params["RoleArn"], params["PrincipalArn"]
+        account = self._role_account(role_arn)
+        data = saml.decode(params["SAMLAssertion"])
+        with self.runtime.store.connect() as conn:
+            provider = self._saml_provider(conn, account, provider_arn)
+        if provider is None:
+            raise saml.invalid_token("Specified provider doesn't exist")
+        idp = saml.identity_provider(provider["SAMLMetadataDocument"])
+        assertion = saml.verify(data, idp)
+        saml.check(assertion, idp, ctx.now)
+        provider_name = provider["Name"]
+        qualifier = saml.name_qualifier(assertion.issuer, account, provider_name)
+        # From here on the call is the SAML subject's (CloudTrail's SAMLUser).
+        ctx.principal = Principal(
+            type="SAMLUser",
+            account_id=account,
+            arn="",
+            principal_id=f"{qualifier}:{assertion.subject}",
+            user_name=assertion.subject,
+            identity_provider=qualifier,
+        )
+        denied = domain.access_denied("Not authorized to perform sts:AssumeRoleWithSAML")
+        if (role_arn, provider_arn) not in saml.role_pairs(assertion):
+            raise denied
+        session_name = saml.session_name(assertion)
+        requested_tags, requested_transitive = saml.principal_tags(assertion)
+        try:
+            tags, transitive = domain.session_tags(requested_tags, requested_transitive)
+        except AwsError as error:
+            raise saml.invalid_token(error.message) from None
+        source_identity = assertion.single(saml.SOURCE_IDENTITY)
+        if source_identity is not None:
+            problem = domain.source_identity_problem(source_identity)
+            if problem is not None:
+                raise saml.invalid_token(f"SourceIdentity in AuthnResponse is invalid: {problem}")
+
+        conn = ctx.transaction()
+        texts, inline, arns = self._session_policies(conn, account, params)
+        size = domain.packed_policy_size([inline] if inline else [], arns, tags)
+        domain.check_packed_size(size)
+        _, role = self._role(conn, role_arn)
+        trust = self._trust_policy(role) if role is not None else None
+        keys = ctx.condition_keys()
+        context: dict[str, Any] = {k: keys[k] for k in _REQUEST_KEYS if k in keys}
+        if role is not None:
+            context.update(resource_tag_keys(role))
+        context.update(saml.condition_keys(assertion, account, provider_name, qualifier))
+        context.update(domain.tag_condition_keys(tags, transitive))
+        context["sts:RoleSessionName"] = session_name
+        if source_identity:
+            context["sts:SourceIdentity"] = source_identity
+        actions = ["sts:AssumeRoleWithSAML"]
+        if tags:
+            actions.append("sts:TagSession")
+        if source_identity:
+            actions.append("sts:SetSourceIdentity")
+        for action in actions:
+            if trust is None or not self._federated_allowed(
+                action, role_arn, account, provider_arn, trust, context
+            ):
+                raise denied
+        now = ctx.now.replace(microsecond=0)
+        expires = now + timedelta(
+            seconds=domain.role_duration(
+                params.get("DurationSeconds"), role.get("MaxSessionDuration"), chaining=False
+            )
+        )
+        # DurationSeconds or SessionNotOnOrAfter, whichever ends first (the SessionDuration
+        # attribute is for console sessions, not for these credentials).
+        if assertion.session_not_on_or_after is not None:
+            expires = min(expires, assertion.session_not_on_or_after.replace(microsecond=0))
+        if expires <= now:
+            raise saml.expired_token("Response has expired")
+
+        session = Session(
+            issued=now,
+            expires=expires,
+            role_arn=role["Arn"],
+            session_name=session_name,
+            policies=tuple(texts),
+            has_session_policy=bool(texts),
+            tags=tags,
+            transitive_tag_keys=transitive,
+            source_identity=source_identity,
+        )
+        principal = Principal(
+            type="AssumedRole",
+            account_id=account,
+            arn=domain.assumed_role_arn(account, role["RoleName"], session_name),
+            principal_id=f"{role['RoleId']}:{session_name}",
+            tags=dict(role.get("Tags") or {}),
+            session=session,
+        )
+        credentials = issue_credentials(
+            self.runtime.credentials,
+            conn,
+            principal,
+            min_token_size=params.get("MinimumSessionTokenSize"),
+        )
+        ctx.add_resource(role_arn, "AWS::IAM::Role")
+        ctx.add_resource(provider_arn, "AWS::IAM::SAMLProvider")
+        result: dict[str, Any] = {
+            "Credentials": credentials,
+            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": principal.arn},
+            "Subject": assertion.subject,
+            "SubjectType": assertion.subject_type,
+            "Issuer": assertion.issuer,
+            "Audience": assertion.recipient,
+            "NameQualifier": qualifier,
+        }
+        if texts or tags:
+            result["PackedPolicySize"] = size
+        if source_identity:
+            result["SourceIdentity"] = source_identity
+        return result
+
+    def _saml_provider(self, conn, account: str, arn: str) -> dict | None:
+        try:
+            from mamori.iam.saml import get_saml_provider
+        except ImportError:
+            return None
+        return get_saml_provider(self.runtime, conn, account, arn)
 
     def _oidc_provider(self, conn, account: str, arn: str) -> dict | None:
         try:
