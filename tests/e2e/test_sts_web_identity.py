@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -136,3 +139,34 @@ def test_unregistered_issuer(server, web_role):
         assert error_message(err).startswith("No OpenIDConnect provider found")
     finally:
         other.close()
+
+
+def test_journal_names_the_web_identity_user_and_never_the_token(server, web_role, issuer):
+    token = issuer.token(now=server_now(server).timestamp())
+    out = anonymous_sts(server).assume_role_with_web_identity(
+        RoleArn=web_role["Arn"], RoleSessionName="web-user", WebIdentityToken=token
+    )
+    request_id = out["ResponseMetadata"]["RequestId"]
+    ct = server.client("cloudtrail")
+    record, text = None, ""
+    deadline = time.monotonic() + 5
+    while record is None and time.monotonic() < deadline:
+        page = ct.lookup_events(
+            LookupAttributes=[
+                {"AttributeKey": "EventName", "AttributeValue": "AssumeRoleWithWebIdentity"}
+            ]
+        )
+        for event in page["Events"]:
+            candidate = json.loads(event["CloudTrailEvent"])
+            if candidate["requestID"] == request_id:
+                record, text = candidate, event["CloudTrailEvent"]
+        time.sleep(0.05)
+    assert record is not None, "the call was not journaled"
+    assert record["userIdentity"] == {
+        "type": "WebIdentityUser",
+        "principalId": f"{issuer.provider_url}:my-client:user-123",
+        "userName": "user-123",
+        "identityProvider": issuer.provider_url,
+    }
+    assert record["recipientAccountId"] == ACCOUNT
+    assert token.split(".")[2] not in text  # the token (a bearer credential) is never recorded

@@ -166,12 +166,13 @@ def session_context(principal: Principal, session: Session) -> dict[str, Any]:
 def user_identity(principal: Principal) -> dict[str, Any]:
     """CloudTrail's userIdentity for each identity type: Root, IAMUser, AssumedRole and
     FederatedUser (with ``sessionContext`` when the call used temporary credentials),
-    AWSAccount (anonymous), Unknown (authentication failed), SAMLUser (AssumeRoleWithSAML)."""
+    AWSAccount (anonymous), Unknown (authentication failed), SAMLUser and WebIdentityUser (the
+    verified subject of an AssumeRoleWithSAML / AssumeRoleWithWebIdentity call)."""
     if principal.type == "Anonymous":
         return {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
-    if principal.type == "SAMLUser":
+    if principal.type in ("SAMLUser", "WebIdentityUser"):
         return {
-            "type": "SAMLUser",
+            "type": principal.type,
             "principalId": principal.principal_id,
             "userName": principal.user_name,
             "identityProvider": principal.identity_provider,

@@ -30,7 +30,8 @@ class Session:
 class Principal:
     # CloudTrail's userIdentity.type: Root, IAMUser, AssumedRole, FederatedUser, AWSService,
     # AWSAccount, Anonymous (unsigned requests where AWS allows them), Unknown (not authenticated),
-    # SAMLUser (the verified SAML subject of an AssumeRoleWithSAML call).
+    # SAMLUser / WebIdentityUser (the verified subject of an AssumeRoleWithSAML /
+    # AssumeRoleWithWebIdentity call).
     type: str
     account_id: str
     arn: str
@@ -39,7 +40,8 @@ class Principal:
     access_key_id: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     session: Session | None = None
-    identity_provider: str | None = None  # SAMLUser: the NameQualifier of its IdP
+    # SAMLUser: the NameQualifier of its IdP; WebIdentityUser: the OIDC provider's URL
+    identity_provider: str | None = None
 
     @property
     def is_root(self) -> bool:

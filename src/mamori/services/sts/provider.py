@@ -300,6 +300,15 @@ class StsProvider(Provider):
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise webidentity.invalid_token("The ID Token provided is missing the sub claim.")
+        # From here on the call is the token's subject's (CloudTrail's WebIdentityUser).
+        ctx.principal = Principal(
+            type="WebIdentityUser",
+            account_id=account,
+            arn="",
+            principal_id=f"{url}:{audience}:{subject}",
+            user_name=subject,
+            identity_provider=url,
+        )
 
         conn = ctx.transaction()
         texts, inline, arns = self._session_policies(conn, account, params)
