@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -106,6 +107,18 @@ class LiveServer:
 
     def client(self, service: str, **kwargs):
         return make_client(self.endpoint, service, **kwargs)
+
+    def create_account(self) -> dict:
+        """A new account hosted by this server (``mamori accounts create``): its id and root
+        keys."""
+        created = subprocess.run(
+            [sys.executable, "-m", "mamori.cli", "accounts", "create", "--data-dir", self.data_dir],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(created.stdout)
 
 
 def make_client(endpoint: str, service: str, **kwargs):

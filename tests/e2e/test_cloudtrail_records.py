@@ -5,8 +5,6 @@ stop and start again between deliveries."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from urllib.parse import urlsplit
 
@@ -24,14 +22,7 @@ from tests.e2e.test_cloudtrail_trails import ACCOUNT, trail_bucket
 @pytest.fixture(scope="module")
 def other(server):
     """A second account: (account id, client factory)."""
-    created = subprocess.run(
-        [sys.executable, "-m", "mamori.cli", "accounts", "create", "--data-dir", server.data_dir],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    account = json.loads(created.stdout)
+    account = server.create_account()
 
     def client(service: str, **kwargs):
         return make_client(

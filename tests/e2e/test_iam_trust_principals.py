@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from botocore.exceptions import ClientError
@@ -162,14 +160,7 @@ def test_principals_that_are_not_this_accounts_users_or_roles_are_not_looked_up(
 
 
 def test_users_of_another_hosted_account_are_looked_up_there(server, iam):
-    created = subprocess.run(
-        [sys.executable, "-m", "mamori.cli", "accounts", "create", "--data-dir", server.data_dir],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    other = json.loads(created.stdout)
+    other = server.create_account()
     other_iam = make_client(
         server.endpoint,
         "iam",

@@ -210,14 +210,7 @@ def test_permission_is_kms_get_key_last_usage(server, kms):
 
 
 def test_cross_account_use_counts_for_the_owner_who_alone_may_ask(server, kms):
-    created = subprocess.run(
-        [sys.executable, "-m", "mamori.cli", "accounts", "create", "--data-dir", server.data_dir],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    other = json.loads(created.stdout)
+    other = server.create_account()
     partner = make_client(
         server.endpoint,
         "kms",

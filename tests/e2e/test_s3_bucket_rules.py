@@ -5,8 +5,6 @@ versioning states and tag validation."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from botocore import UNSIGNED
@@ -32,14 +30,7 @@ def s3(server):
 
 @pytest.fixture(scope="module")
 def other_account(server) -> dict:
-    created = subprocess.run(
-        [sys.executable, "-m", "mamori.cli", "accounts", "create", "--data-dir", server.data_dir],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(created.stdout)
+    return server.create_account()
 
 
 def _other_root(server, other_account, service: str = "s3"):

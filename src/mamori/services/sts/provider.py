@@ -252,30 +252,10 @@ class StsProvider(Provider):
             mfa_authenticated=mfa,
             mfa_authenticated_at=now if mfa else None,
         )
-        principal = Principal(
-            type="AssumedRole",
-            account_id=account,
-            arn=domain.assumed_role_arn(account, role["RoleName"], session_name),
-            principal_id=f"{role['RoleId']}:{session_name}",
-            tags=dict(role.get("Tags") or {}),
-            session=session,
-        )
-        credentials = issue_credentials(
-            self.runtime.credentials,
-            conn,
-            principal,
-            min_token_size=params.get("MinimumSessionTokenSize"),
-        )
         ctx.add_resource(role_arn, "AWS::IAM::Role")
-        result: dict[str, Any] = {
-            "Credentials": credentials,
-            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": principal.arn},
-        }
-        if texts or requested_tags:
-            result["PackedPolicySize"] = size
-        if source_identity:
-            result["SourceIdentity"] = source_identity
-        return result
+        return self._role_session(
+            conn, params, account, role, session, size if texts or requested_tags else None
+        )
 
     # AssumeRoleWithWebIdentity (unsigned)
 
@@ -335,16 +315,16 @@ class StsProvider(Provider):
         context["aws:FederatedProvider"] = provider_arn
         if source_identity:
             context["sts:SourceIdentity"] = source_identity
-        actions = ["sts:AssumeRoleWithWebIdentity"]
-        if tags:
-            actions.append("sts:TagSession")
-        if source_identity:
-            actions.append("sts:SetSourceIdentity")
-        for action in actions:
-            if trust is None or not self._federated_allowed(
-                action, role_arn, account, provider_arn, trust, context
-            ):
-                raise domain.access_denied(f"Not authorized to perform {actions[0]}")
+        self._check_federated_trust(
+            "sts:AssumeRoleWithWebIdentity",
+            role_arn,
+            account,
+            provider_arn,
+            trust,
+            context,
+            tags=bool(tags),
+            source_identity=bool(source_identity),
+        )
         duration = domain.role_duration(
             params.get("DurationSeconds"), role.get("MaxSessionDuration"), chaining=False
         )
@@ -368,31 +348,12 @@ class StsProvider(Provider):
             },
             federated_provider=provider_arn,
         )
-        principal = Principal(
-            type="AssumedRole",
-            account_id=account,
-            arn=domain.assumed_role_arn(account, role["RoleName"], session_name),
-            principal_id=f"{role['RoleId']}:{session_name}",
-            tags=dict(role.get("Tags") or {}),
-            session=session,
+        result = self._role_session(
+            conn, params, account, role, session, size if texts or tags else None
         )
-        credentials = issue_credentials(
-            self.runtime.credentials,
-            conn,
-            principal,
-            min_token_size=params.get("MinimumSessionTokenSize"),
+        result.update(
+            SubjectFromWebIdentityToken=subject, Provider=unverified.issuer, Audience=audience
         )
-        result: dict[str, Any] = {
-            "Credentials": credentials,
-            "SubjectFromWebIdentityToken": subject,
-            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": principal.arn},
-            "Provider": unverified.issuer,
-            "Audience": audience,
-        }
-        if texts or tags:
-            result["PackedPolicySize"] = size
-        if source_identity:
-            result["SourceIdentity"] = source_identity
         return result
 
     # AssumeRoleWithSAML (unsigned)
@@ -449,16 +410,16 @@ class StsProvider(Provider):
         context["sts:RoleSessionName"] = session_name
         if source_identity:
             context["sts:SourceIdentity"] = source_identity
-        actions = ["sts:AssumeRoleWithSAML"]
-        if tags:
-            actions.append("sts:TagSession")
-        if source_identity:
-            actions.append("sts:SetSourceIdentity")
-        for action in actions:
-            if trust is None or not self._federated_allowed(
-                action, role_arn, account, provider_arn, trust, context
-            ):
-                raise denied
+        self._check_federated_trust(
+            "sts:AssumeRoleWithSAML",
+            role_arn,
+            account,
+            provider_arn,
+            trust,
+            context,
+            tags=bool(tags),
+            source_identity=bool(source_identity),
+        )
         now = ctx.now.replace(microsecond=0)
         expires = now + timedelta(
             seconds=domain.role_duration(
@@ -483,35 +444,18 @@ class StsProvider(Provider):
             transitive_tag_keys=transitive,
             source_identity=source_identity,
         )
-        principal = Principal(
-            type="AssumedRole",
-            account_id=account,
-            arn=domain.assumed_role_arn(account, role["RoleName"], session_name),
-            principal_id=f"{role['RoleId']}:{session_name}",
-            tags=dict(role.get("Tags") or {}),
-            session=session,
-        )
-        credentials = issue_credentials(
-            self.runtime.credentials,
-            conn,
-            principal,
-            min_token_size=params.get("MinimumSessionTokenSize"),
-        )
         ctx.add_resource(role_arn, "AWS::IAM::Role")
         ctx.add_resource(provider_arn, "AWS::IAM::SAMLProvider")
-        result: dict[str, Any] = {
-            "Credentials": credentials,
-            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": principal.arn},
-            "Subject": assertion.subject,
-            "SubjectType": assertion.subject_type,
-            "Issuer": assertion.issuer,
-            "Audience": assertion.recipient,
-            "NameQualifier": qualifier,
-        }
-        if texts or tags:
-            result["PackedPolicySize"] = size
-        if source_identity:
-            result["SourceIdentity"] = source_identity
+        result = self._role_session(
+            conn, params, account, role, session, size if texts or tags else None
+        )
+        result.update(
+            Subject=assertion.subject,
+            SubjectType=assertion.subject_type,
+            Issuer=assertion.issuer,
+            Audience=assertion.recipient,
+            NameQualifier=qualifier,
+        )
         return result
 
     def _saml_provider(self, conn, account: str, arn: str) -> dict | None:
@@ -527,6 +471,53 @@ class StsProvider(Provider):
         except ImportError:
             return None
         return get_oidc_provider(self.runtime, conn, account, arn)
+
+    def _role_session(
+        self, conn, params, account: str, role: dict, session: Session, packed_size: int | None
+    ) -> dict[str, Any]:
+        """Issue the credentials of an assumed-role ``session`` of ``role``: the answer's
+        Credentials, AssumedRoleUser, PackedPolicySize (when not None) and SourceIdentity."""
+        principal = Principal(
+            type="AssumedRole",
+            account_id=account,
+            arn=domain.assumed_role_arn(account, role["RoleName"], session.session_name),
+            principal_id=f"{role['RoleId']}:{session.session_name}",
+            tags=dict(role.get("Tags") or {}),
+            session=session,
+        )
+        credentials = issue_credentials(
+            self.runtime.credentials,
+            conn,
+            principal,
+            min_token_size=params.get("MinimumSessionTokenSize"),
+        )
+        result: dict[str, Any] = {
+            "Credentials": credentials,
+            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": principal.arn},
+        }
+        if packed_size is not None:
+            result["PackedPolicySize"] = packed_size
+        if session.source_identity:
+            result["SourceIdentity"] = session.source_identity
+        return result
+
+    @classmethod
+    def _check_federated_trust(
+        cls, action, role_arn, account, provider_arn, trust, context, *, tags, source_identity
+    ) -> None:
+        """AccessDenied unless the trust policy lets the identity provider perform ``action``,
+        and sts:TagSession / sts:SetSourceIdentity when the session gets tags / a source
+        identity."""
+        actions = [action]
+        if tags:
+            actions.append("sts:TagSession")
+        if source_identity:
+            actions.append("sts:SetSourceIdentity")
+        for each in actions:
+            if trust is None or not cls._federated_allowed(
+                each, role_arn, account, provider_arn, trust, context
+            ):
+                raise domain.access_denied(f"Not authorized to perform {action}")
 
     @staticmethod
     def _federated_allowed(action, role_arn, account, provider_arn, trust, context) -> bool:
